@@ -1,0 +1,40 @@
+#pragma once
+// A Node is one value in the computation: a leaf (input or parameter) or the output of a
+// recorded op. Nodes refer to their inputs by raw pointer; the Tape keeps every recorded
+// node and every leaf it saw alive, so no chain of shared_ptrs can ever be destroyed
+// recursively (100,000-op chains would overflow the stack that way).
+
+#include <functional>
+
+#include <xtensor/xstorage.hpp>
+
+#include "autograd/tensor.hpp"
+
+namespace unroll::autograd {
+
+struct Node;
+class GradSink;
+
+/// Backward of one recorded op: read `self.grad` (dL/d output), `self.value` and the input
+/// values, and hand one gradient per input to `sink`. The sink, not the op, accumulates
+/// fan-out and reduces broadcast gradients to each input's shape.
+using BackwardFn = std::function<void(const Node& self, GradSink& sink)>;
+
+struct Node {
+  Tensor value;
+  Tensor grad;                    ///< dL/d value, meaningful only when has_grad
+  bool has_grad = false;
+  bool requires_grad = false;
+  bool retain_grad = false;       ///< keep `grad` of a non-leaf after backward passes it
+  const char* op = "leaf";        ///< static string: the op that produced this node
+  std::size_t tape_pos = 0;       ///< index on its tape (recorded nodes only)
+  std::uint64_t pin_epoch = 0;    ///< a leaf is pinned once per tape epoch
+  xt::svector<Node*, 3> inputs;   ///< empty for leaves
+  BackwardFn backward;            ///< empty for leaves
+
+  bool is_leaf() const { return !backward; }
+  /// Input shapes joined for messages: "[2, 3], [3]".
+  std::string input_shapes() const;
+};
+
+}  // namespace unroll::autograd

@@ -1,0 +1,55 @@
+// Kept apart from xtensor-blas: <cblas.h> and xlinalg.hpp cannot share a translation unit.
+#include "autograd/threads.hpp"
+
+#include <cblas.h>
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace unroll {
+
+namespace {
+int g_threads = 0;
+
+int threads_from_env() {
+  const char* s = std::getenv("UNROLL_NUM_THREADS");
+  if (!s || !*s) return 1;
+  char* end = nullptr;
+  const long n = std::strtol(s, &end, 10);
+  if (*end != '\0' || n < 1 || n > 1024)
+    throw std::invalid_argument(std::string("UNROLL_NUM_THREADS='") + s +
+                                "': expected an integer between 1 and 1024");
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+// Runs once at start-up (from a static object in tape.cpp, which every program links).
+// Two process-wide settings:
+//  - the thread count from the environment, applied to OpenBLAS;
+//  - glibc's malloc keeps freed pages instead of returning them to the OS: the tape frees
+//    and reallocates the same buffer sizes every step, and trimming made each step pay for
+//    fresh page faults (measured 13x slower, ../shared/design.md).
+void init_runtime() {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  try {
+    set_num_threads(threads_from_env());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unroll: %s; using 1 thread\n", e.what());
+    set_num_threads(1);
+  }
+}
+
+void set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
+  g_threads = n;
+  openblas_set_num_threads(n);
+}
+
+int num_threads() { return g_threads; }
+
+}  // namespace unroll

@@ -1,0 +1,58 @@
+#pragma once
+// Var: the handle users and ops pass around. Copying a Var copies the handle, not the data.
+
+#include <memory>
+
+#include "autograd/node.hpp"
+
+namespace unroll {
+
+/// A differentiable value: a handle to a tape Node (op output) or a leaf (input or
+/// parameter). Leaves persist across tapes, so parameters keep their gradients when the
+/// tape is cleared.
+class Var {
+ public:
+  Var() = default;
+  /// A leaf holding `value`; `requires_grad` makes backward() accumulate into grad().
+  explicit Var(Tensor value, bool requires_grad = false);
+  explicit Var(std::shared_ptr<autograd::Node> node) : node_(std::move(node)) {}
+
+  /// A leaf that requires grad: the form parameters take.
+  static Var parameter(Tensor value) { return Var(std::move(value), true); }
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& value() const;
+  /// Mutable access to a leaf's value (optimizers, loaders). Throws for op outputs,
+  /// whose values the recorded backward functions depend on.
+  Tensor& mutable_value();
+  Shape shape() const;
+  std::size_t ndim() const;
+  std::size_t dim(std::size_t axis) const;
+  std::size_t size() const;
+  /// The single value of a one-element tensor.
+  float item() const;
+
+  bool requires_grad() const;
+  bool has_grad() const;
+  /// dL/d this; zeros of the value's shape if no gradient has arrived yet.
+  const Tensor& grad() const;
+  /// Forget the accumulated gradient (the next backward starts from zero).
+  void zero_grad() const;
+  /// Keep the gradient of this intermediate after backward passes it (PyTorch retain_grad).
+  void retain_grad() const;
+
+  /// A new leaf with a copy of the value and no history: gradients stop here.
+  Var detach() const;
+  /// backward() from this value, with seed 1 (it must have one element).
+  void backward() const;
+  /// backward() from this value with upstream gradient `seed` (same shape as the value).
+  void backward(const Tensor& seed) const;
+
+  autograd::Node* node() const { return node_.get(); }
+  const std::shared_ptr<autograd::Node>& node_ptr() const { return node_; }
+
+ private:
+  std::shared_ptr<autograd::Node> node_;
+};
+
+}  // namespace unroll

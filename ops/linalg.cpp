@@ -1,0 +1,153 @@
+// Direct cblas calls live here, apart from xtensor-blas (their headers collide).
+#include "ops/linalg.hpp"
+
+#include <cblas.h>
+
+#include "autograd/tape.hpp"
+
+namespace unroll::ops {
+
+using autograd::GradSink;
+using autograd::Node;
+using autograd::record;
+
+namespace {
+
+// Row-major C[M,N] = alpha * op(A) op(B) + beta * C, op(A) [M,K], op(B) [K,N].
+void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
+          const float* B, float beta, float* C) {
+  if (M == 0 || N == 0) return;
+  const auto lda = static_cast<blasint>(ta ? M : K);
+  const auto ldb = static_cast<blasint>(tb ? K : N);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, A,
+              lda, B, ldb, beta, C, static_cast<blasint>(N));
+}
+
+[[noreturn]] void mm_error(const Var& a, const Var& b, bool ta, bool tb, const std::string& why) {
+  throw ShapeError("matmul: cannot multiply " + shape_str(a.value()) + (ta ? "^T" : "") +
+                   " by " + shape_str(b.value()) + (tb ? "^T" : "") + ": " + why);
+}
+
+}  // namespace
+
+Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
+  const std::size_t ra = a.ndim(), rb = b.ndim();
+  if (!((ra == 2 && rb == 2) || (ra == 3 && (rb == 3 || rb == 2))))
+    mm_error(a, b, ta, tb, "expected 2-D x 2-D, 3-D x 3-D or 3-D x 2-D operands");
+  const auto& sa = a.value().shape();
+  const auto& sb = b.value().shape();
+  const std::size_t batch = ra == 3 ? sa[0] : 1;
+  const std::size_t M = ta ? sa[ra - 1] : sa[ra - 2];
+  const std::size_t K = ta ? sa[ra - 2] : sa[ra - 1];
+  const std::size_t Kb = tb ? sb[rb - 1] : sb[rb - 2];
+  const std::size_t N = tb ? sb[rb - 2] : sb[rb - 1];
+  if (K != Kb)
+    mm_error(a, b, ta, tb, "inner dimensions " + std::to_string(K) + " and " + std::to_string(Kb) +
+                               " differ");
+  if (rb == 3 && sb[0] != batch)
+    mm_error(a, b, ta, tb, "batch sizes " + std::to_string(batch) + " and " +
+                               std::to_string(sb[0]) + " differ");
+  const bool shared_b = ra == 3 && rb == 2;
+  // a [B,M,K] x b [K,N] with no transpose on a is one GEMM over B*M rows.
+  const bool flatten = shared_b && !ta;
+
+  Tensor y = xt::empty<float>(ra == 3 ? Shape{batch, M, N} : Shape{M, N});
+  const std::size_t sA = M * K, sB = rb == 3 ? K * N : 0, sC = M * N;
+  if (flatten) {
+    gemm(false, tb, batch * M, N, K, a.value().data(), b.value().data(), 0.0f, y.data());
+  } else {
+    for (std::size_t i = 0; i < batch; ++i)
+      gemm(ta, tb, M, N, K, a.value().data() + i * sA, b.value().data() + i * sB, 0.0f,
+           y.data() + i * sC);
+  }
+
+  return record("matmul", std::move(y), {a, b},
+                [=](const Node& n, GradSink& g) {
+                  const float* A = n.inputs[0]->value.data();
+                  const float* B = n.inputs[1]->value.data();
+                  const float* G = n.grad.data();
+                  if (g.needs(0)) {
+                    float beta;
+                    float* dA = g.buffer(0, beta).data();
+                    if (flatten) {  // dA [B*M, K] = G [B*M, N] . op(B)^T
+                      gemm(false, !tb, batch * M, K, N, G, B, beta, dA);
+                    } else {
+                      for (std::size_t i = 0; i < batch; ++i) {
+                        if (!ta)  // dA [M,K] = G . op(B)^T
+                          gemm(false, !tb, M, K, N, G + i * sC, B + i * sB, beta, dA + i * sA);
+                        else  // dA [K,M] = op(B) . G^T
+                          gemm(tb, true, K, M, N, B + i * sB, G + i * sC, beta, dA + i * sA);
+                      }
+                    }
+                  }
+                  if (g.needs(1)) {
+                    float beta;
+                    float* dB = g.buffer(1, beta).data();
+                    if (flatten) {  // dB = A_flat^T . G_flat, summed over the batch by the GEMM
+                      if (!tb)
+                        gemm(true, false, K, N, batch * M, A, G, beta, dB);
+                      else
+                        gemm(true, false, N, K, batch * M, G, A, beta, dB);
+                    } else {
+                      for (std::size_t i = 0; i < batch; ++i) {
+                        // A shared b accumulates every batch entry into one buffer.
+                        const float bi = (shared_b && i > 0) ? 1.0f : beta;
+                        if (!tb)  // dB [K,N] = op(A)^T . G
+                          gemm(!ta, false, K, N, M, A + i * sA, G + i * sC, bi, dB + i * sB);
+                        else  // dB [N,K] = G^T . op(A)
+                          gemm(true, ta, N, K, M, G + i * sC, A + i * sA, bi, dB + i * sB);
+                      }
+                    }
+                  }
+                });
+}
+
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  if (weight.ndim() != 2)
+    throw ShapeError("linear: weight must be 2-D [out, in], got " + shape_str(weight.value()));
+  const std::size_t out = weight.dim(0), inf = weight.dim(1);
+  if (x.ndim() < 1 || x.dim(x.ndim() - 1) != inf)
+    throw ShapeError("linear: input " + shape_str(x.value()) + " must end in in_features = " +
+                     std::to_string(inf) + " (weight " + shape_str(weight.value()) + ")");
+  const bool has_bias = bias.defined();
+  if (has_bias && (bias.ndim() != 1 || bias.dim(0) != out))
+    throw ShapeError("linear: bias must be [" + std::to_string(out) + "], got " +
+                     shape_str(bias.value()));
+  const std::size_t rows = x.size() / inf;
+  Shape ys = x.shape();
+  ys.back() = out;
+  Tensor y = xt::empty<float>(ys);
+  float beta = 0.0f;
+  if (has_bias) {  // start every row at the bias, then GEMM with beta = 1
+    const float* b = bias.value().data();
+    for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, y.data() + r * out);
+    beta = 1.0f;
+  }
+  gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), beta, y.data());
+
+  auto backward = [rows, out, inf](const Node& n, GradSink& g) {
+    const float* X = n.inputs[0]->value.data();
+    const float* W = n.inputs[1]->value.data();
+    const float* G = n.grad.data();
+    float beta;
+    if (g.needs(0)) {  // dx [rows, in] = G [rows, out] . W [out, in]
+      float* dx = g.buffer(0, beta).data();
+      gemm(false, false, rows, inf, out, G, W, beta, dx);
+    }
+    if (g.needs(1)) {  // dW [out, in] = G^T . x
+      float* dW = g.buffer(1, beta).data();
+      gemm(true, false, out, inf, rows, G, X, beta, dW);
+    }
+    if (n.inputs.size() == 3 && g.needs(2)) {
+      float* db = g.buffer(2, beta).data();
+      if (beta == 0.0f) std::fill(db, db + out, 0.0f);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < out; ++j) db[j] += G[r * out + j];
+    }
+  };
+  if (has_bias) return record("linear", std::move(y), {x, weight, bias}, backward);
+  return record("linear", std::move(y), {x, weight}, backward);
+}
+
+}  // namespace unroll::ops
