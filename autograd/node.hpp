@@ -20,10 +20,15 @@ class GradSink;
 /// fan-out and reduces broadcast gradients to each input's shape.
 using BackwardFn = std::function<void(const Node& self, GradSink& sink)>;
 
+/// A tensor with no elements and no buffer. (A default Tensor is a 0-d scalar and allocates
+/// one element: too slow for a field that is reset for every recorded op.)
+inline Tensor no_buffer() { return Tensor(Tensor::shape_type{0}); }
+
 struct Node {
-  Tensor value;
-  Tensor grad;                    ///< dL/d value, meaningful only when has_grad
+  Tensor value = no_buffer();
+  Tensor grad = no_buffer();      ///< dL/d value, meaningful only when has_grad
   bool has_grad = false;
+  bool pending = false;           ///< gradient arrived in the running backward walk, not yet passed on
   bool requires_grad = false;
   bool retain_grad = false;       ///< keep `grad` of a non-leaf after backward passes it
   const char* op = "leaf";        ///< static string: the op that produced this node

@@ -21,7 +21,9 @@ float Generator::normal(float mean, float stddev) {
   return static_cast<float>(mean + stddev * r * std::cos(6.283185307179586 * u2));
 }
 
-std::uint64_t Generator::below(std::uint64_t n) { return n == 0 ? 0 : engine_() % n; }
+std::uint64_t Generator::below(std::uint64_t n) {
+  return n == 0 ? 0 : engine_() % n;
+}
 
 Tensor Generator::uniform_tensor(const Shape& s, float lo, float hi) {
   Tensor t = xt::empty<float>(s);
@@ -52,6 +54,8 @@ Generator& default_generator() {
   return g;
 }
 
-void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
+void manual_seed(std::uint64_t seed) {
+  default_generator().seed(seed);
+}
 
 }  // namespace unroll

@@ -1,6 +1,7 @@
 #include "autograd/tape.hpp"
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 
 #include <xtensor/xnoalias.hpp>
@@ -21,22 +22,28 @@ Tape& default_tape() {
 thread_local Tape* t_current = nullptr;
 
 template <class Inputs>
-Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn&& backward) {
-  Tape& tape = current_tape();
-  bool any = false;
-  if (t_grad_enabled)
-    for (const Var& v : inputs) any = any || v.requires_grad();
-  if (g_anomaly.load(std::memory_order_relaxed) && !all_finite(value)) {
-    std::string shapes;
-    for (const Var& v : inputs) shapes += (shapes.empty() ? "" : ", ") + shape_str(v.value());
-    throw AnomalyError(std::string("anomaly: forward of op '") + op + "' at tape position " +
-                       std::to_string(tape.size()) + " (input shapes " +
-                       (shapes.empty() ? "none" : shapes) + ") produced NaN/Inf");
-  }
-  if (!any) return Var(std::move(value), false);
+Tape* recording_tape_impl(const Inputs& inputs) {
+  if (!t_grad_enabled) return nullptr;
+  for (const Var& v : inputs)
+    if (v.requires_grad()) return &current_tape();
+  return nullptr;
+}
 
-  auto node = std::make_shared<Node>();
-  node->value = std::move(value);
+template <class Inputs>
+void check_forward_anomaly(const char* op, const Tensor& value, const Inputs& inputs,
+                           std::size_t pos) {
+  if (!g_anomaly.load(std::memory_order_relaxed) || all_finite(value)) return;
+  std::string shapes;
+  for (const Var& v : inputs) shapes += (shapes.empty() ? "" : ", ") + shape_str(v.value());
+  throw AnomalyError(std::string("anomaly: forward of op '") + op + "' at tape position " +
+                     std::to_string(pos) + " (input shapes " +
+                     (shapes.empty() ? "none" : shapes) + ") produced NaN/Inf");
+}
+
+template <class Inputs>
+Var commit_impl(Tape& tape, const char* op, std::shared_ptr<Node> node, const Inputs& inputs,
+                BackwardFn&& backward) {
+  check_forward_anomaly(op, node->value, inputs, tape.size());
   node->requires_grad = true;
   node->op = op;
   node->backward = std::move(backward);
@@ -53,40 +60,148 @@ Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn
   tape.push(node);
   return Var(std::move(node));
 }
+
+template <class Inputs>
+Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn&& backward) {
+  Tape* tape = recording_tape_impl(inputs);
+  if (!tape) {
+    check_forward_anomaly(op, value, inputs, current_tape().size());
+    return Var(std::move(value), false);
+  }
+  std::shared_ptr<Node> node = detail_acquire_node(*tape);
+  node->value = std::move(value);
+  return commit_impl(*tape, op, std::move(node), inputs, std::move(backward));
+}
+
+// Inline loop: the svector operator== goes through a memcmp call, measurable at ~100 ns/op.
+bool same_shape(const Tensor& a, const Tensor& b) {
+  const auto& x = a.shape();
+  const auto& y = b.shape();
+  if (x.size() != y.size()) return false;
+  for (std::size_t k = 0; k < x.size(); ++k)
+    if (x[k] != y[k]) return false;
+  return true;
+}
+
+// Gradients up to this many elements stay with their node between uses (see retire_grad).
+constexpr std::size_t kKeepGradElements = 256;
+constexpr std::size_t kMaxSpareGrads = 16;
+
+// `t` lost its storage (moved out): give it the matching empty shape.
+void mark_empty(Tensor& t) { t.resize(Tensor::shape_type{0}); }
+
 }  // namespace
 
 // ---------------------------------------------------------------- GradSink
 
-void GradSink::add(std::size_t i, Tensor grad) {
+namespace {
+Tensor reduced_for(const Node& self, std::size_t i, const Tensor& grad) {
+  const Node& in = *self.inputs[i];
+  try {
+    return reduce_to_shape(grad, shape_of(in.value));
+  } catch (const ShapeError&) {
+    throw AutogradError(std::string("backward of '") + self.op + "': gradient for input " +
+                        std::to_string(i) + " has shape " + shape_str(grad) +
+                        ", which does not reduce to the input's shape " + shape_str(in.value));
+  }
+}
+}  // namespace
+
+Tensor& GradSink::fresh(Node& in) {
+  const std::size_t n = in.value.size();
+  if (in.grad.size() != n && tape_) {
+    tape_->release_grad(in.grad);
+    tape_->take_spare(in.grad, n);
+  }
+  if (!same_shape(in.grad, in.value)) in.grad.resize(in.value.shape());
+  in.has_grad = true;
+  in.pending = true;
+  return in.grad;
+}
+
+void GradSink::add_same_shape(Node& in, const Tensor& grad) {
+  if (in.has_grad)
+    xt::noalias(in.grad) += grad;
+  else
+    xt::noalias(fresh(in)) = grad;
+  in.pending = true;
+}
+
+void GradSink::add(std::size_t i, Tensor&& grad) {
   Node& in = *self_.inputs[i];
   if (!in.requires_grad) return;
-  if (grad.shape() != in.value.shape()) {
-    try {
-      grad = reduce_to_shape(grad, shape_of(in.value));
-    } catch (const ShapeError& e) {
-      throw AutogradError(std::string("backward of '") + self_.op + "': gradient for input " +
-                          std::to_string(i) + " has shape " + shape_str(grad) +
-                          ", which does not reduce to the input's shape " +
-                          shape_str(in.value));
-    }
-  }
-  if (!in.has_grad) {
+  if (!same_shape(grad, in.value)) grad = reduced_for(self_, i, grad);
+  if (in.has_grad) {
+    xt::noalias(in.grad) += grad;
+  } else {
+    if (tape_) tape_->release_grad(in.grad);
     in.grad = std::move(grad);
     in.has_grad = true;
-  } else {
-    xt::noalias(in.grad) += grad;
+  }
+  in.pending = true;
+}
+
+void GradSink::add(std::size_t i, const Tensor& grad) {
+  if (&grad == &self_.grad && owner_ && i < 64) {
+    deferred_ |= std::uint64_t{1} << i;  // handed over (or copied) at flush()
+    return;
+  }
+  Node& in = *self_.inputs[i];
+  if (!in.requires_grad) return;
+  if (same_shape(grad, in.value))
+    add_same_shape(in, grad);
+  else
+    add(i, reduced_for(self_, i, grad));
+}
+
+void GradSink::flush(bool dead) {
+  Node& self = *owner_;
+  // First the inputs that add onto an existing gradient (no buffer needed)...
+  for (std::uint64_t m = deferred_; m; m &= m - 1) {
+    const auto i = static_cast<std::size_t>(std::countr_zero(m));
+    Node& in = *self.inputs[i];
+    if (!in.requires_grad) {
+      deferred_ &= ~(std::uint64_t{1} << i);
+    } else if (in.has_grad) {
+      deferred_ &= ~(std::uint64_t{1} << i);
+      if (same_shape(self.grad, in.value))
+        add_same_shape(in, self.grad);
+      else
+        add(i, reduced_for(self, i, self.grad));
+    }
+  }
+  // ...then the ones that need a buffer: the last takes the output gradient's own buffer
+  // when nothing reads it afterwards, the others get copies.
+  while (deferred_) {
+    const auto i = static_cast<std::size_t>(std::countr_zero(deferred_));
+    deferred_ &= deferred_ - 1;
+    Node& in = *self.inputs[i];
+    if (deferred_ == 0 && dead && !in.has_grad && same_shape(self.grad, in.value) &&
+        self.grad.size() > kKeepGradElements) {
+      // Hand the buffer itself over: no copy, no allocation.
+      tape_->release_grad(in.grad);
+      in.grad.storage() = std::move(self.grad.storage());
+      in.grad.resize(in.value.shape());
+      mark_empty(self.grad);
+      in.has_grad = true;
+      in.pending = true;
+    } else if (same_shape(self.grad, in.value)) {
+      add_same_shape(in, self.grad);
+    } else {
+      add(i, reduced_for(self, i, self.grad));
+    }
   }
 }
 
 Tensor& GradSink::buffer(std::size_t i, float& beta) {
   Node& in = *self_.inputs[i];
   if (!in.has_grad) {
-    if (in.grad.shape() != in.value.shape()) in.grad.resize(in.value.shape());
-    in.has_grad = true;
+    fresh(in);
     beta = 0.0f;
   } else {
     beta = 1.0f;
   }
+  in.pending = true;
   return in.grad;
 }
 
@@ -110,15 +225,63 @@ void Tape::pin(const std::shared_ptr<Node>& leaf) {
   leaves_.push_back(leaf);
 }
 
+std::shared_ptr<Node> detail_acquire_node(Tape& tape) {
+  if (tape.free_nodes_.empty()) return std::make_shared<Node>();
+  std::shared_ptr<Node> n = std::move(tape.free_nodes_.back());
+  tape.free_nodes_.pop_back();
+  return n;
+}
+
+void Tape::take_spare(Tensor& dst, std::size_t n) {
+  if (dst.size() != 0) return;
+  for (std::size_t j = spare_grads_.size(); j-- > 0;) {
+    if (spare_grads_[j].size() != n) continue;
+    dst.storage() = std::move(spare_grads_[j]);
+    if (j + 1 != spare_grads_.size()) spare_grads_[j] = std::move(spare_grads_.back());
+    spare_grads_.pop_back();
+    return;  // dst's shape still says empty: the caller resizes it (no allocation)
+  }
+}
+
+void Tape::release_grad(Tensor& t) {
+  if (t.size() == 0) return;
+  if (spare_grads_.size() < kMaxSpareGrads) {
+    spare_grads_.push_back(std::move(t.storage()));
+    mark_empty(t);
+  } else {
+    t = no_buffer();
+  }
+}
+
+void Tape::retire_grad(Tensor& t) {
+  if (t.size() > kKeepGradElements) release_grad(t);
+}
+
 void Tape::clear() {
   // Sever every link first: a user-held output becomes a constant leaf, and no node's
   // destruction can reach another node (so destruction order and depth do not matter).
-  for (auto& n : nodes_) {
-    n->inputs.clear();
-    n->backward = nullptr;
-    n->requires_grad = false;
-    n->has_grad = false;
-    n->grad = Tensor();
+  // Nodes nobody else holds are recycled, newest first, so the next step's first op gets
+  // this step's first node (and a value buffer of the right size).
+  if (free_nodes_.capacity() < free_nodes_.size() + nodes_.size())
+    free_nodes_.reserve(free_nodes_.size() + nodes_.size());
+  for (std::size_t k = nodes_.size(); k-- > 0;) {
+    std::shared_ptr<Node>& p = nodes_[k];
+    Node& n = *p;
+    n.inputs.clear();
+    n.backward = nullptr;
+    n.requires_grad = false;
+    n.has_grad = false;
+    n.pending = false;
+    if (p.use_count() == 1) {
+      retire_grad(n.grad);
+      n.retain_grad = false;
+      n.op = "leaf";
+      n.tape_pos = 0;
+      n.pin_epoch = 0;
+      free_nodes_.push_back(std::move(p));
+    } else {
+      n.grad = no_buffer();  // a constant from now on: it needs no gradient buffer
+    }
   }
   nodes_.clear();
   leaves_.clear();
@@ -127,27 +290,43 @@ void Tape::clear() {
 
 void Tape::run_backward(Node& root) {
   const bool anomaly = anomaly_mode();
-  for (std::size_t i = root.tape_pos + 1; i-- > 0;) {
-    Node& n = *nodes_[i];
-    if (!n.has_grad) continue;
-    GradSink sink(n);
-    n.backward(n, sink);
-    if (anomaly) {
-      for (std::size_t k = 0; k < n.inputs.size(); ++k) {
-        const Node& in = *n.inputs[k];
-        if (in.requires_grad && in.has_grad && !all_finite(in.grad))
-          throw AnomalyError(std::string("anomaly: backward of op '") + n.op +
-                             "' at tape position " + std::to_string(i) + " (input shapes " +
-                             n.input_shapes() + ") produced NaN/Inf in the gradient of input " +
-                             std::to_string(k));
+  std::size_t i = root.tape_pos + 1;
+  try {
+    while (i-- > 0) {
+      Node& n = *nodes_[i];
+      // Only gradients that arrived in this walk move on: a gradient kept from an earlier
+      // backward (retain_grad) must not be propagated a second time.
+      if (!n.pending) continue;
+      n.pending = false;
+      GradSink sink(n, this);
+      n.backward(n, sink);
+      // Intermediate gradients (the root's too) are dead once passed on; freeing them
+      // keeps peak memory at the tape's activations, not twice that.
+      const bool dead = !n.retain_grad;
+      sink.flush(dead);
+      if (anomaly) {
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+          const Node& in = *n.inputs[k];
+          if (in.requires_grad && in.has_grad && !all_finite(in.grad))
+            throw AnomalyError(std::string("anomaly: backward of op '") + n.op +
+                               "' at tape position " + std::to_string(i) + " (input shapes " +
+                               n.input_shapes() + ") produced NaN/Inf in the gradient of input " +
+                               std::to_string(k));
+        }
+      }
+      if (dead) {
+        retire_grad(n.grad);
+        n.has_grad = false;
       }
     }
-    // Intermediate gradients are dead once passed on; freeing them keeps peak memory at
-    // the tape's activations, not twice that.
-    if (&n != &root && !n.retain_grad) {
-      n.grad = Tensor();
-      n.has_grad = false;
+  } catch (...) {
+    // Abandoned walk: drop the partial gradients below, so the next backward starts clean.
+    for (std::size_t k = 0; k <= i && k < nodes_.size(); ++k) {
+      Node& n = *nodes_[k];
+      n.pending = false;
+      if (!n.retain_grad) n.has_grad = false;
     }
+    throw;
   }
 }
 
@@ -175,6 +354,19 @@ Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Backwar
   return record_impl(op, std::move(value), inputs, std::move(backward));
 }
 
+namespace detail {
+Tape* recording_tape(VarRefs inputs) { return recording_tape_impl(inputs); }
+Tape* recording_tape(const std::vector<Var>& inputs) { return recording_tape_impl(inputs); }
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
+           BackwardFn&& backward) {
+  return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
+}
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node,
+           const std::vector<Var>& inputs, BackwardFn&& backward) {
+  return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
+}
+}  // namespace detail
+
 void backward(const Var& root) {
   if (!root.defined()) throw AutogradError("backward: undefined Var");
   if (root.size() != 1)
@@ -194,13 +386,14 @@ void backward(const Var& root, const Tensor& seed) {
   if (seed.shape() != r.value.shape())
     throw ShapeError("backward: seed has shape " + shape_str(seed) + ", expected " +
                      shape_str(r.value));
-  if (r.has_grad)
+  if (r.has_grad) {
     xt::noalias(r.grad) += seed;
-  else {
+  } else {
     r.grad = seed;
     r.has_grad = true;
   }
   if (r.is_leaf()) return;
+  r.pending = true;
   Tape& tape = current_tape();
   if (!tape.owns(r))
     throw AutogradError("backward: the tensor is not on the current tape (recorded under "

@@ -3,15 +3,23 @@
 // the op, the reverse of creation order is a valid backward order: no topological sort,
 // and backward is a plain loop (BPTT over an unrolled cell is exactly this loop).
 
+#include <algorithm>
 #include <cstdint>
-#include <initializer_list>
 #include <functional>
+#include <initializer_list>
+#include <memory>
+#include <type_traits>
 #include <vector>
+
+#include <xtensor/xexpression.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "autograd/errors.hpp"
 #include "autograd/var.hpp"
 
 namespace unroll::autograd {
+
+class Tape;
 
 /// Receives the gradients a backward function produces, one per input. It accumulates
 /// fan-out (an input used twice gets the sum) and reduces a broadcast gradient back to
@@ -22,14 +30,35 @@ class GradSink {
   /// Whether input i wants a gradient (skip the work when it does not).
   bool needs(std::size_t i) const { return self_.inputs[i]->requires_grad; }
   /// Add `grad` to input i's gradient. `grad` may have the broadcast (output) shape.
-  void add(std::size_t i, Tensor grad);
+  void add(std::size_t i, Tensor&& grad);
+  /// Same, without a temporary. Passing the output gradient itself (`g.add(i, n.grad)`)
+  /// lets the tape hand its buffer to the input instead of copying it.
+  void add(std::size_t i, const Tensor& grad);
+  /// Same, for an unevaluated xtensor expression: evaluated straight into (or added onto)
+  /// the input's gradient buffer when it has the input's shape.
+  template <class E>
+    requires(xt::is_xexpression<std::decay_t<E>>::value &&
+             !std::is_same_v<std::decay_t<E>, Tensor>)
+  void add(std::size_t i, E&& grad);
   /// Input i's own gradient buffer, shaped like the input, for ops that accumulate in
   /// place (GEMM with beta). `beta` is 0 when the buffer is fresh (overwrite it
   /// completely) and 1 when it already holds a gradient (add to it).
   Tensor& buffer(std::size_t i, float& beta);
 
  private:
+  friend class Tape;
+  GradSink(Node& self, Tape* tape) : self_(self), owner_(&self), tape_(tape) {}
+  /// in.grad ready to be overwritten: shaped like in.value, buffer recycled when possible.
+  Tensor& fresh(Node& in);
+  void add_same_shape(Node& in, const Tensor& grad);
+  /// The hand-offs of the output gradient deferred by add(i, self.grad); `dead` says the
+  /// output gradient is not needed afterwards, so one input may take its buffer.
+  void flush(bool dead);
+
   const Node& self_;
+  Node* owner_ = nullptr;  // the same node, mutable, when the tape runs this sink
+  Tape* tape_ = nullptr;
+  std::uint64_t deferred_ = 0;  // bit i: input i receives self.grad at flush()
 };
 
 /// Records nodes in creation order; backward() walks them in reverse.
@@ -57,11 +86,31 @@ class Tape {
   }
 
  private:
+  friend class GradSink;
+  friend std::shared_ptr<Node> detail_acquire_node(Tape& tape);
+  /// A spare buffer of `n` elements moved into the empty `dst`, if the tape holds one.
+  void take_spare(Tensor& dst, std::size_t n);
+  /// Empty `t`, keeping its buffer as a spare for a later gradient (or freeing it).
+  void release_grad(Tensor& t);
+  /// A gradient that has been passed on: small ones keep their buffer in the node for the
+  /// next step (cheaper than recycling); large ones are released, so peak memory holds
+  /// only the live gradients.
+  void retire_grad(Tensor& t);
+
   std::vector<std::shared_ptr<Node>> nodes_;
   std::vector<std::shared_ptr<Node>> leaves_;  // leaves used by recorded ops, each once
+  // Nodes recycled by clear() with their value buffers, in recording order (back() first):
+  // step k+1 gets step k's node objects and buffers instead of fresh allocations.
+  std::vector<std::shared_ptr<Node>> free_nodes_;
+  // Dead intermediate gradients: the next gradient of the same size reuses the buffer, so
+  // a backward walk allocates almost nothing and peak memory stays at one live gradient.
+  std::vector<Tensor::storage_type> spare_grads_;
   std::uint64_t epoch_ = next_epoch();
   static std::uint64_t next_epoch();
 };
+
+/// Used by record(): a node to record into, recycled from an earlier step when possible.
+std::shared_ptr<Node> detail_acquire_node(Tape& tape);
 
 /// The tape ops record onto in this thread (a per-thread default unless a TapeScope is
 /// active).
@@ -117,6 +166,43 @@ using VarRefs = std::initializer_list<std::reference_wrapper<const Var>>;
 Var record(const char* op, Tensor value, VarRefs inputs, BackwardFn backward);
 Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward);
 
+namespace detail {
+/// The tape an op on `inputs` records onto now, or nullptr when it records nothing.
+Tape* recording_tape(VarRefs inputs);
+Tape* recording_tape(const std::vector<Var>& inputs);
+/// Second half of record(): anomaly check, links to the inputs, push on the tape.
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
+           BackwardFn&& backward);
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node,
+           const std::vector<Var>& inputs, BackwardFn&& backward);
+
+template <class E, class Inputs>
+Var record_expression(const char* op, const xt::xexpression<E>& value, const Inputs& inputs,
+                      BackwardFn&& backward) {
+  Tape* tape = recording_tape(inputs);
+  if (!tape) return record(op, Tensor(value), inputs, std::move(backward));
+  std::shared_ptr<Node> node = detail_acquire_node(*tape);
+  // Evaluated into the recycled node's buffer: no allocation when the size repeats.
+  xt::noalias(node->value) = value;
+  return commit(*tape, op, std::move(node), inputs, std::move(backward));
+}
+}  // namespace detail
+
+/// record() for an unevaluated xtensor expression (`a.value() * s`): same contract, but the
+/// output is evaluated into a recycled buffer instead of a freshly allocated Tensor.
+template <class E>
+  requires(!std::is_same_v<E, Tensor>)
+Var record(const char* op, const xt::xexpression<E>& value, VarRefs inputs,
+           BackwardFn backward) {
+  return detail::record_expression(op, value, inputs, std::move(backward));
+}
+template <class E>
+  requires(!std::is_same_v<E, Tensor>)
+Var record(const char* op, const xt::xexpression<E>& value, const std::vector<Var>& inputs,
+           BackwardFn backward) {
+  return detail::record_expression(op, value, inputs, std::move(backward));
+}
+
 /// Reverse-mode pass from `root` (one element, seed 1): fills grad() of every leaf that
 /// requires grad. Gradients accumulate until zero_grad().
 void backward(const Var& root);
@@ -131,5 +217,29 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
 /// Whether every element is finite.
 bool all_finite(const Tensor& t);
+
+// ---------------------------------------------------------------- GradSink templates
+
+template <class E>
+  requires(xt::is_xexpression<std::decay_t<E>>::value && !std::is_same_v<std::decay_t<E>, Tensor>)
+void GradSink::add(std::size_t i, E&& grad) {
+  Node& in = *self_.inputs[i];
+  if (!in.requires_grad) return;
+  const auto& gs = grad.shape();
+  const auto& vs = in.value.shape();
+  bool same = gs.size() == vs.size();
+  for (std::size_t k = 0; same && k < vs.size(); ++k) same = gs[k] == vs[k];
+  if (!same) {
+    add(i, Tensor(std::forward<E>(grad)));  // broadcast: evaluate, then reduce
+    return;
+  }
+  // An op's gradient expression reads its output gradient, output and input values, never
+  // an input's gradient, so writing into in.grad cannot alias what the expression reads.
+  if (in.has_grad)
+    xt::noalias(in.grad) += grad;
+  else
+    xt::noalias(fresh(in)) = grad;
+  in.pending = true;
+}
 
 }  // namespace unroll::autograd

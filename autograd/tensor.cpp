@@ -6,7 +6,9 @@
 
 namespace unroll {
 
-Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
+Shape shape_of(const Tensor& t) {
+  return Shape(t.shape().begin(), t.shape().end());
+}
 
 std::string shape_str(const Shape& s) {
   std::string out = "[";
@@ -17,7 +19,9 @@ std::string shape_str(const Shape& s) {
   return out + "]";
 }
 
-std::string shape_str(const Tensor& t) { return shape_str(shape_of(t)); }
+std::string shape_str(const Tensor& t) {
+  return shape_str(shape_of(t));
+}
 
 std::size_t numel(const Shape& s) {
   return std::accumulate(s.begin(), s.end(), std::size_t{1}, std::multiplies<>());

@@ -45,11 +45,14 @@ void init_runtime() {
 }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
+  if (n < 1)
+    throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
   g_threads = n;
   openblas_set_num_threads(n);
 }
 
-int num_threads() { return g_threads; }
+int num_threads() {
+  return g_threads;
+}
 
 }  // namespace unroll

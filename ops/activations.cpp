@@ -14,16 +14,17 @@ using autograd::Node;
 using autograd::record;
 
 namespace {
-const Tensor& in(const Node& n, std::size_t i) { return n.inputs[i]->value; }
+const Tensor& in(const Node& n, std::size_t i) {
+  return n.inputs[i]->value;
+}
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 }  // namespace
 
 Var tanh(const Var& x) {
-  return record("tanh", xt::tanh(x.value()), {x}, [](const Node& n, GradSink& g) {
-    g.add(0, n.grad * (1.0f - n.value * n.value));
-  });
+  return record("tanh", xt::tanh(x.value()), {x},
+                [](const Node& n, GradSink& g) { g.add(0, n.grad * (1.0f - n.value * n.value)); });
 }
 
 Var sigmoid(const Var& x) {
@@ -56,8 +57,9 @@ Var gelu(const Var& x, GeluApprox approximate) {
                                        a * kInvSqrt2Pi * xt::exp(-0.5f * a * a)));
                   });
   }
-  return record("gelu_tanh", 0.5f * v * (1.0f + xt::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))),
-                {x}, [](const Node& n, GradSink& g) {
+  return record("gelu_tanh",
+                0.5f * v * (1.0f + xt::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))), {x},
+                [](const Node& n, GradSink& g) {
                   const Tensor& a = in(n, 0);
                   const Tensor t = xt::tanh(kSqrt2OverPi * (a + 0.044715f * a * a * a));
                   g.add(0, n.grad * (0.5f * (1.0f + t) + 0.5f * a * (1.0f - t * t) * kSqrt2OverPi *
@@ -70,7 +72,8 @@ Var softplus(const Var& x, float beta, float threshold) {
   const Tensor& v = x.value();
   const auto bx = beta * v;
   // max(bx, 0) + log1p(exp(-|bx|)) never overflows; above the threshold PyTorch returns x.
-  Tensor y = xt::where(bx > threshold, v, (xt::maximum(bx, 0.0f) + xt::log1p(xt::exp(-xt::abs(bx)))) / beta);
+  Tensor y = xt::where(bx > threshold, v,
+                       (xt::maximum(bx, 0.0f) + xt::log1p(xt::exp(-xt::abs(bx)))) / beta);
   return record("softplus", std::move(y), {x}, [beta, threshold](const Node& n, GradSink& g) {
     const Tensor bx = beta * in(n, 0);
     const auto sig = 0.5f * (1.0f + xt::tanh(0.5f * bx));

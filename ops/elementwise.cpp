@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
@@ -16,10 +17,11 @@ using autograd::record;
 namespace {
 // Shape errors must name the op; xtensor's own broadcast error would not.
 void check_broadcast(const char* op, const Var& a, const Var& b) {
-  if (a.value().shape() != b.value().shape())
-    autograd::broadcast_shapes(op, a.shape(), b.shape());
+  if (a.value().shape() != b.value().shape()) autograd::broadcast_shapes(op, a.shape(), b.shape());
 }
-const Tensor& in(const Node& n, std::size_t i) { return n.inputs[i]->value; }
+const Tensor& in(const Node& n, std::size_t i) {
+  return n.inputs[i]->value;
+}
 }  // namespace
 
 Var add(const Var& a, const Var& b) {
@@ -132,9 +134,12 @@ Var maximum(const Var& a, const Var& b) {
                 [](const Node& n, GradSink& g) {
                   const Tensor& x = in(n, 0);
                   const Tensor& y = in(n, 1);
-                  const Tensor half = n.grad * 0.5f;
-                  if (g.needs(0)) g.add(0, xt::where(x > y, n.grad, xt::where(x == y, half, 0.0f)));
-                  if (g.needs(1)) g.add(1, xt::where(y > x, n.grad, xt::where(x == y, half, 0.0f)));
+                  // xt::equal, not ==: on xtensor expressions == compares whole arrays.
+                  const auto tie = 0.5f * n.grad;
+                  if (g.needs(0))
+                    g.add(0, xt::where(x > y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+                  if (g.needs(1))
+                    g.add(1, xt::where(y > x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
                 });
 }
 
@@ -144,9 +149,12 @@ Var minimum(const Var& a, const Var& b) {
                 [](const Node& n, GradSink& g) {
                   const Tensor& x = in(n, 0);
                   const Tensor& y = in(n, 1);
-                  const Tensor half = n.grad * 0.5f;
-                  if (g.needs(0)) g.add(0, xt::where(x < y, n.grad, xt::where(x == y, half, 0.0f)));
-                  if (g.needs(1)) g.add(1, xt::where(y < x, n.grad, xt::where(x == y, half, 0.0f)));
+                  // xt::equal, not ==: on xtensor expressions == compares whole arrays.
+                  const auto tie = 0.5f * n.grad;
+                  if (g.needs(0))
+                    g.add(0, xt::where(x < y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+                  if (g.needs(1))
+                    g.add(1, xt::where(y < x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
                 });
 }
 

@@ -49,17 +49,43 @@ Var minimum(const Var& a, const Var& b);
 
 namespace unroll {
 /// Operators on Var: the element-wise ops above.
-inline Var operator+(const Var& a, const Var& b) { return ops::add(a, b); }
-inline Var operator-(const Var& a, const Var& b) { return ops::sub(a, b); }
-inline Var operator*(const Var& a, const Var& b) { return ops::mul(a, b); }
-inline Var operator/(const Var& a, const Var& b) { return ops::div(a, b); }
-inline Var operator-(const Var& a) { return ops::neg(a); }
-inline Var operator+(const Var& a, float s) { return ops::add(a, s); }
-inline Var operator+(float s, const Var& a) { return ops::add(a, s); }
-inline Var operator-(const Var& a, float s) { return ops::add(a, -s); }
-inline Var operator-(float s, const Var& a) { return ops::rsub(s, a); }
-inline Var operator*(const Var& a, float s) { return ops::mul(a, s); }
-inline Var operator*(float s, const Var& a) { return ops::mul(a, s); }
-inline Var operator/(const Var& a, float s) { return ops::mul(a, 1.0f / s); }
-inline Var operator/(float s, const Var& a) { return ops::rdiv(s, a); }
+inline Var operator+(const Var& a, const Var& b) {
+  return ops::add(a, b);
+}
+inline Var operator-(const Var& a, const Var& b) {
+  return ops::sub(a, b);
+}
+inline Var operator*(const Var& a, const Var& b) {
+  return ops::mul(a, b);
+}
+inline Var operator/(const Var& a, const Var& b) {
+  return ops::div(a, b);
+}
+inline Var operator-(const Var& a) {
+  return ops::neg(a);
+}
+inline Var operator+(const Var& a, float s) {
+  return ops::add(a, s);
+}
+inline Var operator+(float s, const Var& a) {
+  return ops::add(a, s);
+}
+inline Var operator-(const Var& a, float s) {
+  return ops::add(a, -s);
+}
+inline Var operator-(float s, const Var& a) {
+  return ops::rsub(s, a);
+}
+inline Var operator*(const Var& a, float s) {
+  return ops::mul(a, s);
+}
+inline Var operator*(float s, const Var& a) {
+  return ops::mul(a, s);
+}
+inline Var operator/(const Var& a, float s) {
+  return ops::mul(a, 1.0f / s);
+}
+inline Var operator/(float s, const Var& a) {
+  return ops::rdiv(s, a);
+}
 }  // namespace unroll

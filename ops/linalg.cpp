@@ -25,8 +25,8 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const f
 }
 
 [[noreturn]] void mm_error(const Var& a, const Var& b, bool ta, bool tb, const std::string& why) {
-  throw ShapeError("matmul: cannot multiply " + shape_str(a.value()) + (ta ? "^T" : "") +
-                   " by " + shape_str(b.value()) + (tb ? "^T" : "") + ": " + why);
+  throw ShapeError("matmul: cannot multiply " + shape_str(a.value()) + (ta ? "^T" : "") + " by " +
+                   shape_str(b.value()) + (tb ? "^T" : "") + ": " + why);
 }
 
 }  // namespace
@@ -43,11 +43,11 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
   const std::size_t Kb = tb ? sb[rb - 1] : sb[rb - 2];
   const std::size_t N = tb ? sb[rb - 2] : sb[rb - 1];
   if (K != Kb)
-    mm_error(a, b, ta, tb, "inner dimensions " + std::to_string(K) + " and " + std::to_string(Kb) +
-                               " differ");
+    mm_error(a, b, ta, tb,
+             "inner dimensions " + std::to_string(K) + " and " + std::to_string(Kb) + " differ");
   if (rb == 3 && sb[0] != batch)
-    mm_error(a, b, ta, tb, "batch sizes " + std::to_string(batch) + " and " +
-                               std::to_string(sb[0]) + " differ");
+    mm_error(a, b, ta, tb,
+             "batch sizes " + std::to_string(batch) + " and " + std::to_string(sb[0]) + " differ");
   const bool shared_b = ra == 3 && rb == 2;
   // a [B,M,K] x b [K,N] with no transpose on a is one GEMM over B*M rows.
   const bool flatten = shared_b && !ta;
@@ -62,58 +62,60 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
            y.data() + i * sC);
   }
 
-  return record("matmul", std::move(y), {a, b},
-                [=](const Node& n, GradSink& g) {
-                  const float* A = n.inputs[0]->value.data();
-                  const float* B = n.inputs[1]->value.data();
-                  const float* G = n.grad.data();
-                  if (g.needs(0)) {
-                    float beta;
-                    float* dA = g.buffer(0, beta).data();
-                    if (flatten) {  // dA [B*M, K] = G [B*M, N] . op(B)^T
-                      gemm(false, !tb, batch * M, K, N, G, B, beta, dA);
-                    } else {
-                      for (std::size_t i = 0; i < batch; ++i) {
-                        if (!ta)  // dA [M,K] = G . op(B)^T
-                          gemm(false, !tb, M, K, N, G + i * sC, B + i * sB, beta, dA + i * sA);
-                        else  // dA [K,M] = op(B) . G^T
-                          gemm(tb, true, K, M, N, B + i * sB, G + i * sC, beta, dA + i * sA);
-                      }
-                    }
-                  }
-                  if (g.needs(1)) {
-                    float beta;
-                    float* dB = g.buffer(1, beta).data();
-                    if (flatten) {  // dB = A_flat^T . G_flat, summed over the batch by the GEMM
-                      if (!tb)
-                        gemm(true, false, K, N, batch * M, A, G, beta, dB);
-                      else
-                        gemm(true, false, N, K, batch * M, G, A, beta, dB);
-                    } else {
-                      for (std::size_t i = 0; i < batch; ++i) {
-                        // A shared b accumulates every batch entry into one buffer.
-                        const float bi = (shared_b && i > 0) ? 1.0f : beta;
-                        if (!tb)  // dB [K,N] = op(A)^T . G
-                          gemm(!ta, false, K, N, M, A + i * sA, G + i * sC, bi, dB + i * sB);
-                        else  // dB [N,K] = G^T . op(A)
-                          gemm(true, ta, N, K, M, G + i * sC, A + i * sA, bi, dB + i * sB);
-                      }
-                    }
-                  }
-                });
+  return record("matmul", std::move(y), {a, b}, [=](const Node& n, GradSink& g) {
+    const float* A = n.inputs[0]->value.data();
+    const float* B = n.inputs[1]->value.data();
+    const float* G = n.grad.data();
+    if (g.needs(0)) {
+      float beta;
+      float* dA = g.buffer(0, beta).data();
+      if (flatten) {  // dA [B*M, K] = G [B*M, N] . op(B)^T
+        gemm(false, !tb, batch * M, K, N, G, B, beta, dA);
+      } else {
+        for (std::size_t i = 0; i < batch; ++i) {
+          if (!ta)  // dA [M,K] = G . op(B)^T
+            gemm(false, !tb, M, K, N, G + i * sC, B + i * sB, beta, dA + i * sA);
+          else  // dA [K,M] = op(B) . G^T
+            gemm(tb, true, K, M, N, B + i * sB, G + i * sC, beta, dA + i * sA);
+        }
+      }
+    }
+    if (g.needs(1)) {
+      float beta;
+      float* dB = g.buffer(1, beta).data();
+      if (flatten) {  // dB = A_flat^T . G_flat, summed over the batch by the GEMM
+        if (!tb)
+          gemm(true, false, K, N, batch * M, A, G, beta, dB);
+        else
+          gemm(true, false, N, K, batch * M, G, A, beta, dB);
+      } else {
+        for (std::size_t i = 0; i < batch; ++i) {
+          // A shared b accumulates every batch entry into one buffer.
+          const float bi = (shared_b && i > 0) ? 1.0f : beta;
+          if (!tb)  // dB [K,N] = op(A)^T . G
+            gemm(!ta, false, K, N, M, A + i * sA, G + i * sC, bi, dB + i * sB);
+          else  // dB [N,K] = G^T . op(A)
+            gemm(true, ta, N, K, M, G + i * sC, A + i * sA, bi, dB + i * sB);
+        }
+      }
+    }
+  });
 }
 
 Var linear(const Var& x, const Var& weight, const Var& bias) {
-  if (weight.ndim() != 2)
-    throw ShapeError("linear: weight must be 2-D [out, in], got " + shape_str(weight.value()));
+  const bool has_bias = bias.defined();
+  // Every linear error names all three operands: the fix is usually in one of the others.
+  auto fail = [&](const std::string& why) {
+    throw ShapeError("linear: input " + shape_str(x.value()) + ", weight " +
+                     shape_str(weight.value()) +
+                     (has_bias ? ", bias " + shape_str(bias.value()) : std::string()) + ": " + why);
+  };
+  if (weight.ndim() != 2) fail("weight must be 2-D [out_features, in_features]");
   const std::size_t out = weight.dim(0), inf = weight.dim(1);
   if (x.ndim() < 1 || x.dim(x.ndim() - 1) != inf)
-    throw ShapeError("linear: input " + shape_str(x.value()) + " must end in in_features = " +
-                     std::to_string(inf) + " (weight " + shape_str(weight.value()) + ")");
-  const bool has_bias = bias.defined();
+    fail("input must end in in_features = " + std::to_string(inf));
   if (has_bias && (bias.ndim() != 1 || bias.dim(0) != out))
-    throw ShapeError("linear: bias must be [" + std::to_string(out) + "], got " +
-                     shape_str(bias.value()));
+    fail("bias must be [out_features] = [" + std::to_string(out) + "]");
   const std::size_t rows = x.size() / inf;
   Shape ys = x.shape();
   ys.back() = out;

@@ -2,5 +2,11 @@
 // Every differentiable op.
 #include "ops/activations.hpp"
 #include "ops/creation.hpp"
+#include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/indexing.hpp"
 #include "ops/linalg.hpp"
+#include "ops/shape.hpp"
+#include "ops/losses.hpp"
+#include "ops/reductions.hpp"
+#include "ops/softmax.hpp"

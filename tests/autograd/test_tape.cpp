@@ -90,7 +90,7 @@ TEST_CASE("backward over 100,000 recorded ops does not recurse", "[tape]") {
 
 TEST_CASE("broadcast gradients are reduced to each input's shape", "[tape]") {
   Var a(randn({4, 3}), true);
-  Var b(Tensor{1.0f, 2.0f, 3.0f}, true);      // [3] broadcast over rows
+  Var b(Tensor{1.0f, 2.0f, 3.0f}, true);  // [3] broadcast over rows
   Tensor ct = {1.0f, 2.0f, 3.0f, 4.0f};
   ct.reshape({4, 1});
   Var c(ct, true);  // [4, 1] broadcast over columns
@@ -156,7 +156,9 @@ struct Cube : autograd::Function<Cube> {
   }
 };
 struct WrongCount : autograd::Function<WrongCount> {
-  static Tensor forward(autograd::FunctionContext&, const autograd::TensorList& in) { return in[0]; }
+  static Tensor forward(autograd::FunctionContext&, const autograd::TensorList& in) {
+    return in[0];
+  }
   static autograd::GradList backward(autograd::FunctionContext&, const Tensor& g) { return {g, g}; }
 };
 }  // namespace

@@ -1,0 +1,233 @@
+#include <functional>
+#include <string>
+
+#include <xtensor/xadapt.hpp>
+
+#include "helpers.hpp"
+
+using namespace unroll;
+using unroll::test::randn;
+using Vars = std::vector<Var>;
+
+namespace {
+
+// Nested braces with one element per row are ambiguous for xarray: build from a flat list.
+Tensor shaped(std::vector<float> values, const Shape& shape) {
+  Tensor t = xt::adapt(values, shape);
+  return t;
+}
+
+// Naive triple loop, independent of BLAS: C[b] = op(A[b]) op(B[b or shared]).
+Tensor naive_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const bool batched = a.dimension() == 3;
+  const std::size_t batch = batched ? a.shape()[0] : 1;
+  const std::size_t ra = a.dimension(), rb = b.dimension();
+  const std::size_t M = ta ? a.shape()[ra - 1] : a.shape()[ra - 2];
+  const std::size_t K = ta ? a.shape()[ra - 2] : a.shape()[ra - 1];
+  const std::size_t N = tb ? b.shape()[rb - 2] : b.shape()[rb - 1];
+  Tensor c = xt::zeros<float>(batched ? Shape{batch, M, N} : Shape{M, N});
+  const std::size_t sA = M * K, sB = rb == 3 ? K * N : 0;
+  for (std::size_t z = 0; z < batch; ++z)
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+          const float av = a.data()[z * sA + (ta ? k * M + i : i * K + k)];
+          const float bv = b.data()[z * sB + (tb ? j * K + k : k * N + j)];
+          s += static_cast<double>(av) * bv;
+        }
+        c.data()[z * M * N + i * N + j] = static_cast<float>(s);
+      }
+  return c;
+}
+
+// Shape of an operand stored for op(X) = [rows, cols], with an optional batch axis.
+Shape stored(std::size_t rows, std::size_t cols, bool transposed, std::size_t batch = 0) {
+  Shape s = transposed ? Shape{cols, rows} : Shape{rows, cols};
+  if (batch) s.insert(s.begin(), batch);
+  return s;
+}
+
+// Products are linear in each operand, so central differences are exact at any step: a
+// large step lifts the difference far above float32 rounding of the outputs.
+const autograd::GradCheckOptions kLinearInEach{.eps = 0.1};
+
+void expect_shape_error(const std::function<void()>& f, const std::vector<std::string>& needles) {
+  try {
+    f();
+    FAIL("expected unroll::ShapeError");
+  } catch (const ShapeError& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    for (const auto& s : needles) CHECK(msg.find(s) != std::string::npos);
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ forward values
+
+TEST_CASE("matmul: small hand-written products", "[linalg]") {
+  Var a(Tensor{{1.0f, 2.0f}, {3.0f, 4.0f}});
+  Var b(Tensor{{5.0f, 6.0f}, {7.0f, 8.0f}});
+  CHECK(test::max_abs_diff(ops::matmul(a, b).value(), Tensor{{19, 22}, {43, 50}}) == 0);
+  CHECK(test::max_abs_diff(ops::matmul(a, b, true).value(), Tensor{{26, 30}, {38, 44}}) == 0);
+  CHECK(test::max_abs_diff(ops::matmul(a, b, false, true).value(), Tensor{{17, 23}, {39, 53}}) ==
+        0);
+  CHECK(test::max_abs_diff(ops::matmul(a, b, true, true).value(), Tensor{{23, 31}, {34, 46}}) == 0);
+  // Non-square: [2, 3] x [3, 1] and [1, 3] x [3, 2].
+  Var r(Tensor{{1.0f, 2.0f, 3.0f}, {-1.0f, 0.0f, 1.0f}});
+  Var col(shaped({1.0f, 2.0f, 3.0f}, {3, 1}));
+  CHECK(test::max_abs_diff(ops::matmul(r, col).value(), shaped({14, 2}, {2, 1})) == 0);
+  Var row(Tensor{{1.0f, 1.0f, 2.0f}});
+  CHECK(test::max_abs_diff(ops::matmul(row, r, false, true).value(), Tensor{{9, 1}}) == 0);
+  // Batched: two 1x2 . 2x1 products.
+  const Tensor a3 = shaped({1, 2, 3, 4}, {2, 1, 2});
+  const Tensor b3 = shaped({5, 6, 7, 8}, {2, 2, 1});
+  CHECK(test::max_abs_diff(ops::matmul(Var(a3), Var(b3)).value(), shaped({17, 53}, {2, 1, 1})) ==
+        0);
+}
+
+TEST_CASE("matmul: every layout and flag combination matches a naive loop", "[linalg]") {
+  const std::size_t B = 2, M = 3, K = 4, N = 5;
+  for (int flags = 0; flags < 4; ++flags) {
+    const bool ta = flags & 1, tb = flags & 2;
+    INFO("transpose_a " << ta << " transpose_b " << tb);
+    const Tensor a2 = randn(stored(M, K, ta), 61), b2 = randn(stored(K, N, tb), 62);
+    const Tensor a3 = randn(stored(M, K, ta, B), 63), b3 = randn(stored(K, N, tb, B), 64);
+    CHECK(test::max_abs_diff(ops::matmul(Var(a2), Var(b2), ta, tb).value(),
+                             naive_matmul(a2, b2, ta, tb)) < 1e-5);
+    CHECK(test::max_abs_diff(ops::matmul(Var(a3), Var(b3), ta, tb).value(),
+                             naive_matmul(a3, b3, ta, tb)) < 1e-5);
+    CHECK(test::max_abs_diff(ops::matmul(Var(a3), Var(b2), ta, tb).value(),
+                             naive_matmul(a3, b2, ta, tb)) < 1e-5);
+  }
+}
+
+TEST_CASE("linear: forward against a hand computation, with and without bias", "[linalg]") {
+  Var W(Tensor{{1.0f, 0.0f, -1.0f}, {2.0f, 1.0f, 0.5f}});  // [out 2, in 3]
+  Var b(Tensor{0.5f, -1.0f});
+  Var x1(Tensor{1.0f, 2.0f, 3.0f});
+  // W x = [1 - 3, 2 + 2 + 1.5] = [-2, 5.5]
+  CHECK(test::max_abs_diff(ops::linear(x1, W).value(), Tensor{-2.0f, 5.5f}) == 0);
+  CHECK(test::max_abs_diff(ops::linear(x1, W, b).value(), Tensor{-1.5f, 4.5f}) == 0);
+  Var x2(Tensor{{1.0f, 2.0f, 3.0f}, {0.0f, 0.0f, 2.0f}});
+  CHECK(test::max_abs_diff(ops::linear(x2, W, b).value(), Tensor{{-1.5f, 4.5f}, {-1.5f, 0.0f}}) ==
+        0);
+  // Rank 3: [2, 2, 3] -> [2, 2, 2], each row as above.
+  Tensor t3 = xt::zeros<float>({2, 2, 3});
+  t3(1, 0, 0) = 1.0f;  // row e0 -> W[:, 0] + b = [1.5, 1]
+  t3(0, 1, 2) = 2.0f;  // row 2 e2 -> 2 W[:, 2] + b = [-1.5, 0]
+  const Tensor y3 = ops::linear(Var(t3), W, b).value();
+  REQUIRE(shape_of(y3) == Shape{2, 2, 2});
+  CHECK(y3(0, 0, 0) == 0.5f);
+  CHECK(y3(0, 0, 1) == -1.0f);
+  CHECK(y3(1, 0, 0) == 1.5f);
+  CHECK(y3(1, 0, 1) == 1.0f);
+  CHECK(y3(0, 1, 0) == -1.5f);
+  CHECK(y3(0, 1, 1) == 0.0f);
+}
+
+// ------------------------------------------------------------------ gradient checks
+
+TEST_CASE("matmul: gradcheck 2-D, 3-D x 3-D, 3-D x 2-D with every transpose combination",
+          "[linalg]") {
+  const std::size_t B = 2, M = 3, K = 4, N = 5;
+  for (int flags = 0; flags < 4; ++flags) {
+    const bool ta = flags & 1, tb = flags & 2;
+    INFO("transpose_a " << ta << " transpose_b " << tb);
+    auto f = [ta, tb](const Vars& v) { return ops::matmul(v[0], v[1], ta, tb); };
+    CHECK_GRADIENTS(f, {randn(stored(M, K, ta), 71), randn(stored(K, N, tb), 72)},
+                    autograd::NamedVars{}, kLinearInEach);
+    CHECK_GRADIENTS(f, {randn(stored(M, K, ta, B), 73), randn(stored(K, N, tb, B), 74)},
+                    autograd::NamedVars{}, kLinearInEach);
+    CHECK_GRADIENTS(f, {randn(stored(M, K, ta, B), 75), randn(stored(K, N, tb), 76)},
+                    autograd::NamedVars{}, kLinearInEach);
+  }
+}
+
+TEST_CASE("matmul: an operand used twice accumulates (x^T x)", "[linalg]") {
+  auto f = [](const Vars& v) { return ops::matmul(v[0], v[0], true, false); };
+  CHECK_GRADIENTS(f, {randn({4, 3}, 77)});
+  auto g = [](const Vars& v) { return ops::matmul(ops::matmul(v[0], v[1]), v[1], false, true); };
+  CHECK_GRADIENTS(g, {randn({2, 3, 4}, 78), randn({4, 5}, 79)});
+}
+
+TEST_CASE("linear: gradcheck for x of rank 1, 2, 3, with and without bias", "[linalg]") {
+  const std::size_t in = 4, out = 3;
+  for (const Shape& xs : {Shape{in}, Shape{5, in}, Shape{2, 3, in}}) {
+    INFO("x " << shape_str(xs));
+    auto with_bias = [](const Vars& v) { return ops::linear(v[0], v[1], v[2]); };
+    auto no_bias = [](const Vars& v) { return ops::linear(v[0], v[1]); };
+    CHECK_GRADIENTS(with_bias, {randn(xs, 81), randn({out, in}, 82), randn({out}, 83)},
+                    autograd::NamedVars{}, kLinearInEach);
+    CHECK_GRADIENTS(no_bias, {randn(xs, 84), randn({out, in}, 85)}, autograd::NamedVars{},
+                    kLinearInEach);
+  }
+}
+
+TEST_CASE("linear: parameters accumulate over calls like a module's weight", "[linalg]") {
+  Var W = Var::parameter(randn({3, 4}, 86));
+  Var b = Var::parameter(randn({3}, 87));
+  auto g = [&](const Vars& v) { return ops::linear(v[0], W, b) + ops::linear(v[1], W, b); };
+  CHECK_GRADIENTS(g, {randn({2, 4}, 88), randn({2, 4}, 89)},
+                  autograd::NamedVars{{"W", W}, {"b", b}}, kLinearInEach);
+}
+
+// ------------------------------------------------------------------ shape errors
+
+TEST_CASE("matmul: shape errors name the op and both shapes", "[linalg]") {
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({3, 4})), Var(randn({5, 6})));
+      },
+      {"matmul", "[3, 4]", "[5, 6]", "inner"});
+  // The transposed operand is reported as stored, with the flag marked.
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({3, 4})), Var(randn({5, 3})), false, true);
+      },
+      {"matmul", "[3, 4]", "[5, 3]^T"});
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({3, 4})), Var(randn({4, 5})), true);
+      },
+      {"matmul", "[3, 4]^T", "[4, 5]", "inner"});
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({2, 3, 4})), Var(randn({3, 4, 5})));
+      },
+      {"matmul", "[2, 3, 4]", "[3, 4, 5]", "batch"});
+  // Ranks: 1-D, 4-D and 2-D x 3-D are not supported.
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({4})), Var(randn({4, 5})));
+      },
+      {"matmul", "[4]", "[4, 5]"});
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({2, 2, 3, 4})), Var(randn({4, 5})));
+      },
+      {"matmul", "[2, 2, 3, 4]", "[4, 5]"});
+  expect_shape_error(
+      [] {
+        ops::matmul(Var(randn({3, 4})), Var(randn({2, 4, 5})));
+      },
+      {"matmul", "[3, 4]", "[2, 4, 5]"});
+}
+
+TEST_CASE("linear: wrong weight or bias shapes name the op and the shapes", "[linalg]") {
+  Var x(randn({2, 4}));
+  expect_shape_error([&] { ops::linear(x, Var(randn({3, 5}))); }, {"linear", "[2, 4]", "[3, 5]"});
+  expect_shape_error([&] { ops::linear(x, Var(randn({4}))); }, {"linear", "[2, 4]", "[4]"});
+  expect_shape_error(
+      [&] {
+        ops::linear(x, Var(randn({3, 4})), Var(randn({4})));
+      },
+      {"linear", "[3, 4]", "[4]"});
+  expect_shape_error(
+      [&] {
+        ops::linear(x, Var(randn({3, 4})), Var(randn({1, 3})));
+      },
+      {"linear", "[3, 4]", "[1, 3]"});
+}
