@@ -22,20 +22,22 @@ using BackwardFn = std::function<void(const Node& self, GradSink& sink)>;
 
 /// A tensor with no elements and no buffer. (A default Tensor is a 0-d scalar and allocates
 /// one element: too slow for a field that is reset for every recorded op.)
-inline Tensor no_buffer() { return Tensor(Tensor::shape_type{0}); }
+inline Tensor no_buffer() {
+  return Tensor(Tensor::shape_type{0});
+}
 
 struct Node {
   Tensor value = no_buffer();
-  Tensor grad = no_buffer();      ///< dL/d value, meaningful only when has_grad
+  Tensor grad = no_buffer();  ///< dL/d value, meaningful only when has_grad
   bool has_grad = false;
-  bool pending = false;           ///< gradient arrived in the running backward walk, not yet passed on
+  bool pending = false;  ///< gradient arrived in the running backward walk, not yet passed on
   bool requires_grad = false;
-  bool retain_grad = false;       ///< keep `grad` of a non-leaf after backward passes it
-  const char* op = "leaf";        ///< static string: the op that produced this node
-  std::size_t tape_pos = 0;       ///< index on its tape (recorded nodes only)
-  std::uint64_t pin_epoch = 0;    ///< a leaf is pinned once per tape epoch
-  xt::svector<Node*, 3> inputs;   ///< empty for leaves
-  BackwardFn backward;            ///< empty for leaves
+  bool retain_grad = false;      ///< keep `grad` of a non-leaf after backward passes it
+  const char* op = "leaf";       ///< static string: the op that produced this node
+  std::size_t tape_pos = 0;      ///< index on its tape (recorded nodes only)
+  std::uint64_t pin_epoch = 0;   ///< a leaf is pinned once per tape epoch
+  xt::svector<Node*, 3> inputs;  ///< empty for leaves
+  BackwardFn backward;           ///< empty for leaves
 
   bool is_leaf() const { return !backward; }
   /// Input shapes joined for messages: "[2, 3], [3]".

@@ -4,9 +4,9 @@
 #include <bit>
 #include <cmath>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
 #include "autograd/threads.hpp"
-#include <xtensor/xbuilder.hpp>
 
 namespace unroll::autograd {
 
@@ -24,20 +24,30 @@ thread_local Tape* t_current = nullptr;
 template <class Inputs>
 Tape* recording_tape_impl(const Inputs& inputs) {
   if (!t_grad_enabled) return nullptr;
-  for (const Var& v : inputs)
-    if (v.requires_grad()) return &current_tape();
-  return nullptr;
+  bool any = false;
+  for (const Var& v : inputs) {
+    const Node* n = v.node();  // Var::requires_grad(), without the out-of-line call
+    if (!n) throw AutogradError("use of an undefined Var (default-constructed)");
+    any = any || n->requires_grad;
+  }
+  return any ? &current_tape() : nullptr;
 }
 
 template <class Inputs>
-void check_forward_anomaly(const char* op, const Tensor& value, const Inputs& inputs,
-                           std::size_t pos) {
-  if (!g_anomaly.load(std::memory_order_relaxed) || all_finite(value)) return;
+[[gnu::noinline, gnu::cold]] void forward_anomaly_slow(const char* op, const Tensor& value,
+                                                       const Inputs& inputs, std::size_t pos) {
+  if (all_finite(value)) return;
   std::string shapes;
   for (const Var& v : inputs) shapes += (shapes.empty() ? "" : ", ") + shape_str(v.value());
   throw AnomalyError(std::string("anomaly: forward of op '") + op + "' at tape position " +
-                     std::to_string(pos) + " (input shapes " +
-                     (shapes.empty() ? "none" : shapes) + ") produced NaN/Inf");
+                     std::to_string(pos) + " (input shapes " + (shapes.empty() ? "none" : shapes) +
+                     ") produced NaN/Inf");
+}
+
+template <class Inputs>
+inline void check_forward_anomaly(const char* op, const Tensor& value, const Inputs& inputs,
+                                  std::size_t pos) {
+  if (g_anomaly.load(std::memory_order_relaxed)) forward_anomaly_slow(op, value, inputs, pos);
 }
 
 template <class Inputs>
@@ -88,7 +98,9 @@ constexpr std::size_t kKeepGradElements = 256;
 constexpr std::size_t kMaxSpareGrads = 16;
 
 // `t` lost its storage (moved out): give it the matching empty shape.
-void mark_empty(Tensor& t) { t.resize(Tensor::shape_type{0}); }
+void mark_empty(Tensor& t) {
+  t.resize(Tensor::shape_type{0});
+}
 
 }  // namespace
 
@@ -120,10 +132,16 @@ Tensor& GradSink::fresh(Node& in) {
 }
 
 void GradSink::add_same_shape(Node& in, const Tensor& grad) {
-  if (in.has_grad)
-    xt::noalias(in.grad) += grad;
-  else
-    xt::noalias(fresh(in)) = grad;
+  // Both contiguous row-major of one shape: a flat loop (vectorised by the compiler) skips
+  // xtensor's per-assignment shape and stride checks, most of the cost for small tensors.
+  const float* src = grad.data();
+  const std::size_t n = grad.size();
+  if (in.has_grad) {
+    float* dst = in.grad.data();
+    for (std::size_t k = 0; k < n; ++k) dst[k] += src[k];
+  } else {
+    std::copy(src, src + n, fresh(in).data());
+  }
   in.pending = true;
 }
 
@@ -212,7 +230,9 @@ std::uint64_t Tape::next_epoch() {
   return counter.fetch_add(1);
 }
 
-Tape::~Tape() { clear(); }
+Tape::~Tape() {
+  clear();
+}
 
 void Tape::push(std::shared_ptr<Node> node) {
   node->tape_pos = nodes_.size();
@@ -303,7 +323,7 @@ void Tape::run_backward(Node& root) {
       // Intermediate gradients (the root's too) are dead once passed on; freeing them
       // keeps peak memory at the tape's activations, not twice that.
       const bool dead = !n.retain_grad;
-      sink.flush(dead);
+      if (sink.deferred_) sink.flush(dead);
       if (anomaly) {
         for (std::size_t k = 0; k < n.inputs.size(); ++k) {
           const Node& in = *n.inputs[k];
@@ -315,7 +335,7 @@ void Tape::run_backward(Node& root) {
         }
       }
       if (dead) {
-        retire_grad(n.grad);
+        if (n.grad.size() > kKeepGradElements) release_grad(n.grad);
         n.has_grad = false;
       }
     }
@@ -330,19 +350,39 @@ void Tape::run_backward(Node& root) {
   }
 }
 
-Tape& current_tape() { return t_current ? *t_current : default_tape(); }
+Tape& current_tape() {
+  return t_current ? *t_current : default_tape();
+}
 
-TapeScope::TapeScope(Tape& tape) : previous_(t_current) { t_current = &tape; }
-TapeScope::~TapeScope() { t_current = previous_; }
+TapeScope::TapeScope(Tape& tape) : previous_(t_current) {
+  t_current = &tape;
+}
+TapeScope::~TapeScope() {
+  t_current = previous_;
+}
 
-bool grad_enabled() { return t_grad_enabled; }
-NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+bool grad_enabled() {
+  return t_grad_enabled;
+}
+NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) {
+  t_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  t_grad_enabled = previous_;
+}
 
-void set_anomaly_mode(bool on) { g_anomaly.store(on); }
-bool anomaly_mode() { return g_anomaly.load(std::memory_order_relaxed); }
-AnomalyGuard::AnomalyGuard(bool on) : previous_(anomaly_mode()) { set_anomaly_mode(on); }
-AnomalyGuard::~AnomalyGuard() { set_anomaly_mode(previous_); }
+void set_anomaly_mode(bool on) {
+  g_anomaly.store(on);
+}
+bool anomaly_mode() {
+  return g_anomaly.load(std::memory_order_relaxed);
+}
+AnomalyGuard::AnomalyGuard(bool on) : previous_(anomaly_mode()) {
+  set_anomaly_mode(on);
+}
+AnomalyGuard::~AnomalyGuard() {
+  set_anomaly_mode(previous_);
+}
 
 // ---------------------------------------------------------------- record / backward
 
@@ -355,14 +395,18 @@ Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Backwar
 }
 
 namespace detail {
-Tape* recording_tape(VarRefs inputs) { return recording_tape_impl(inputs); }
-Tape* recording_tape(const std::vector<Var>& inputs) { return recording_tape_impl(inputs); }
+Tape* recording_tape(VarRefs inputs) {
+  return recording_tape_impl(inputs);
+}
+Tape* recording_tape(const std::vector<Var>& inputs) {
+  return recording_tape_impl(inputs);
+}
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
            BackwardFn&& backward) {
   return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
 }
-Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node,
-           const std::vector<Var>& inputs, BackwardFn&& backward) {
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, const std::vector<Var>& inputs,
+           BackwardFn&& backward) {
   return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
 }
 }  // namespace detail
@@ -396,8 +440,9 @@ void backward(const Var& root, const Tensor& seed) {
   r.pending = true;
   Tape& tape = current_tape();
   if (!tape.owns(r))
-    throw AutogradError("backward: the tensor is not on the current tape (recorded under "
-                        "another TapeScope or on another thread)");
+    throw AutogradError(
+        "backward: the tensor is not on the current tape (recorded under "
+        "another TapeScope or on another thread)");
   tape.run_backward(r);
 }
 
@@ -411,8 +456,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const std::size_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
     if (da != db && da != 1 && db != 1)
       throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
-                       " do not broadcast (axis " + std::to_string(i) + ": " +
-                       std::to_string(da) + " vs " + std::to_string(db) + ")");
+                       " do not broadcast (axis " + std::to_string(i) + ": " + std::to_string(da) +
+                       " vs " + std::to_string(db) + ")");
     out[i] = da == 1 ? db : da;
   }
   return out;

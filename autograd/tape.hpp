@@ -37,9 +37,8 @@ class GradSink {
   /// Same, for an unevaluated xtensor expression: evaluated straight into (or added onto)
   /// the input's gradient buffer when it has the input's shape.
   template <class E>
-    requires(xt::is_xexpression<std::decay_t<E>>::value &&
-             !std::is_same_v<std::decay_t<E>, Tensor>)
-  void add(std::size_t i, E&& grad);
+  requires(xt::is_xexpression<std::decay_t<E>>::value &&
+           !std::is_same_v<std::decay_t<E>, Tensor>) void add(std::size_t i, E&& grad);
   /// Input i's own gradient buffer, shaped like the input, for ops that accumulate in
   /// place (GEMM with beta). `beta` is 0 when the buffer is fresh (overwrite it
   /// completely) and 1 when it already holds a gradient (add to it).
@@ -173,8 +172,8 @@ Tape* recording_tape(const std::vector<Var>& inputs);
 /// Second half of record(): anomaly check, links to the inputs, push on the tape.
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
            BackwardFn&& backward);
-Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node,
-           const std::vector<Var>& inputs, BackwardFn&& backward);
+Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, const std::vector<Var>& inputs,
+           BackwardFn&& backward);
 
 template <class E, class Inputs>
 Var record_expression(const char* op, const xt::xexpression<E>& value, const Inputs& inputs,
@@ -191,14 +190,13 @@ Var record_expression(const char* op, const xt::xexpression<E>& value, const Inp
 /// record() for an unevaluated xtensor expression (`a.value() * s`): same contract, but the
 /// output is evaluated into a recycled buffer instead of a freshly allocated Tensor.
 template <class E>
-  requires(!std::is_same_v<E, Tensor>)
-Var record(const char* op, const xt::xexpression<E>& value, VarRefs inputs,
-           BackwardFn backward) {
+requires(!std::is_same_v<E, Tensor>) Var
+    record(const char* op, const xt::xexpression<E>& value, VarRefs inputs, BackwardFn backward) {
   return detail::record_expression(op, value, inputs, std::move(backward));
 }
 template <class E>
-  requires(!std::is_same_v<E, Tensor>)
-Var record(const char* op, const xt::xexpression<E>& value, const std::vector<Var>& inputs,
+requires(!std::is_same_v<E, Tensor>) Var
+    record(const char* op, const xt::xexpression<E>& value, const std::vector<Var>& inputs,
            BackwardFn backward) {
   return detail::record_expression(op, value, inputs, std::move(backward));
 }
@@ -221,8 +219,8 @@ bool all_finite(const Tensor& t);
 // ---------------------------------------------------------------- GradSink templates
 
 template <class E>
-  requires(xt::is_xexpression<std::decay_t<E>>::value && !std::is_same_v<std::decay_t<E>, Tensor>)
-void GradSink::add(std::size_t i, E&& grad) {
+requires(xt::is_xexpression<std::decay_t<E>>::value &&
+         !std::is_same_v<std::decay_t<E>, Tensor>) void GradSink::add(std::size_t i, E&& grad) {
   Node& in = *self_.inputs[i];
   if (!in.requires_grad) return;
   const auto& gs = grad.shape();

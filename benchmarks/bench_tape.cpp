@@ -25,9 +25,9 @@ void BM_TapeOverhead(benchmark::State& state) {
     tape.clear();
     x.zero_grad();
   }
-  state.counters["ns_per_op"] = benchmark::Counter(
-      static_cast<double>(kOps) * static_cast<double>(state.iterations()) * 1e-9,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_op"] =
+      benchmark::Counter(static_cast<double>(kOps) * static_cast<double>(state.iterations()) * 1e-9,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kOps);
 }
 BENCHMARK(BM_TapeOverhead)
@@ -50,9 +50,9 @@ void BM_TapeRecordOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(y.value().data());
     tape.clear();
   }
-  state.counters["ns_per_op"] = benchmark::Counter(
-      static_cast<double>(kOps) * static_cast<double>(state.iterations()) * 1e-9,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_op"] =
+      benchmark::Counter(static_cast<double>(kOps) * static_cast<double>(state.iterations()) * 1e-9,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_TapeRecordOnly)->Name("tape/record_only")->Unit(benchmark::kMillisecond);
 

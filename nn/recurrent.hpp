@@ -46,6 +46,8 @@ class RecurrentLayer : public Module {
   std::size_t input_size() const { return input_size_; }
   std::size_t hidden_size() const { return hidden_; }
   const RecurrentOptions& options() const { return opt_; }
+  /// Keep dLoss/dh_t of every step in the next forward() calls (RecurrentOutput::step_states).
+  void set_track_state_grads(bool on) { opt_.track_state_grads = on; }
   std::size_t directions() const { return opt_.bidirectional ? 2 : 1; }
 
  private:

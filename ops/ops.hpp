@@ -5,6 +5,7 @@
 #include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/indexing.hpp"
+#include "ops/layer_norm.hpp"
 #include "ops/linalg.hpp"
 #include "ops/shape.hpp"
 #include "ops/losses.hpp"

@@ -70,6 +70,35 @@ def case(name, module, config, make, inputs, index_inputs=(), kind="module"):
     print("wrote", name)
 
 
+def optim_case(name, module, config, shapes, steps=3):
+    """An optimizer case (kind optimizer): param.pI, then for k = 1..steps grad.step{k}.pI and
+    out.step{k}.pI, the parameter after that step. Stepped in float64 from the float32 data."""
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    rn = lambda s: torch.randn(*s, generator=g, dtype=torch.float32)
+    tensors = {}
+    params = []
+    for i, s in enumerate(shapes):
+        p = rn(s)
+        tensors["param.p%d" % i] = p
+        params.append(p.double().requires_grad_(True))
+    kwargs = dict(config)
+    if "betas" in kwargs:
+        kwargs["betas"] = tuple(kwargs["betas"])
+    opt = getattr(torch.optim, module)(params, **kwargs)
+    for k in range(1, steps + 1):
+        for i, p in enumerate(params):
+            grad = rn(p.shape)
+            tensors["grad.step%d.p%d" % (k, i)] = grad
+            p.grad = grad.double()
+        opt.step()
+        for i, p in enumerate(params):
+            tensors["out.step%d.p%d" % (k, i)] = p.detach().float()
+    meta = {"format": "unroll-parity-1", "kind": "optimizer", "module": module, "config": json.dumps(config),
+            "steps": str(steps), "params": str(len(shapes)), "torch_version": torch.__version__}
+    write_safetensors(os.path.join(OUT, name + ".safetensors"), tensors, meta)
+    print("wrote", name)
+
+
 def run(module, obj, cfg, ins, idx):
     F = torch.nn.functional
     if module in ("RNN", "LSTM", "GRU"):
@@ -97,6 +126,16 @@ def run(module, obj, cfg, ins, idx):
         return {"loss": F.cross_entropy(ins["input"], idx["target"], **cfg)}
     if module == "mse_loss":
         return {"loss": F.mse_loss(ins["input"], ins["target"], **cfg)}
+    if module == "LayerNorm":
+        return {"output": obj(ins["input"])}
+    if module == "MultiheadAttention":
+        mask = lambda n: idx[n].bool() if n in idx else None
+        out, w = obj(ins["query"], ins["key"], ins["value"], key_padding_mask=mask("key_padding_mask"),
+                     need_weights=True, attn_mask=mask("attn_mask"), average_attn_weights=True)
+        return {"output": out, "attn_weights": w}
+    if module == "TransformerEncoderLayer":
+        mask = lambda n: idx[n].bool() if n in idx else None
+        return {"output": obj(ins["src"], src_mask=mask("src_mask"), src_key_padding_mask=mask("src_key_padding_mask"))}
     raise ValueError(module)
 
 
@@ -104,8 +143,27 @@ def r(*shape):
     return torch.randn(*shape, dtype=torch.float32)
 
 
+def causal_mask(t):
+    """U8 [t, t]: 1 above the diagonal (a query may not attend to later keys)."""
+    return torch.triu(torch.ones(t, t, dtype=torch.uint8), diagonal=1)
+
+
+def random_mask(*shape, keep_axis=-1):
+    """U8 mask with about a third of the entries set, never a whole row along keep_axis (PyTorch
+    gives NaN for a query with no key to attend to, which these fixtures do not test)."""
+    g = torch.Generator().manual_seed(123 + sum(shape))
+    m = (torch.rand(*shape, generator=g) < 0.35).to(torch.uint8)
+    first = [slice(None)] * len(shape)
+    first[keep_axis] = 0
+    m[tuple(first)] = 0
+    return m
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Inputs are drawn before case() seeds; without this the first case's inputs would differ
+    # on every run.
+    torch.manual_seed(0)
     nn = torch.nn
     layer = lambda cls: (lambda c: cls(**c))
     case("extra_linear_nobias_rank3", "Linear", {"in_features": 4, "out_features": 6, "bias": False},
@@ -135,6 +193,57 @@ def main():
     case("extra_cross_entropy_none_ignore", "cross_entropy", {"reduction": "none", "ignore_index": 1}, lambda c: None,
          {"input": r(5, 4)}, [("target", torch.tensor([3, 1, 0, 1, 2]))])
     case("extra_mse_loss_sum", "mse_loss", {"reduction": "sum"}, lambda c: None, {"input": r(3, 4), "target": r(3, 4)})
+
+    # Attention: MHA cases use need_weights=True, average_attn_weights=True; encoder cases
+    # dropout=0. query/key/value are separate inputs (self-attention: equal values).
+    case("extra_layernorm_2d_noaffine", "LayerNorm", {"normalized_shape": [3, 4], "elementwise_affine": False},
+         layer(nn.LayerNorm), {"input": r(2, 5, 3, 4)})
+    case("extra_layernorm_2d_eps", "LayerNorm", {"normalized_shape": [2, 5], "eps": 1e-3},
+         layer(nn.LayerNorm), {"input": r(3, 2, 5) * 3 + 1})
+    q = r(4, 2, 6)
+    case("extra_mha_nobias_cross_attnmask_h3", "MultiheadAttention", {"embed_dim": 6, "num_heads": 3, "bias": False},
+         layer(nn.MultiheadAttention), {"query": r(3, 2, 6), "key": q.clone(), "value": r(4, 2, 6)},
+         [("attn_mask", random_mask(3, 4))])
+    x = r(2, 5, 8)
+    case("extra_mha_bf_both_masks_h4", "MultiheadAttention", {"embed_dim": 8, "num_heads": 4, "batch_first": True},
+         layer(nn.MultiheadAttention), {"query": x.clone(), "key": x.clone(), "value": x.clone()},
+         [("attn_mask", causal_mask(5)), ("key_padding_mask", torch.tensor([[0, 0, 1, 0, 1], [0, 1, 0, 0, 0]], dtype=torch.uint8))])
+    x = r(4, 3, 4)
+    case("extra_mha_3d_mask_h1", "MultiheadAttention", {"embed_dim": 4, "num_heads": 1},
+         layer(nn.MultiheadAttention), {"query": x.clone(), "key": x.clone(), "value": x.clone()},
+         [("attn_mask", random_mask(3, 4, 4))])
+    x = r(2, 6, 8)
+    case("extra_mha_3d_mask_bf_h2", "MultiheadAttention", {"embed_dim": 8, "num_heads": 2, "batch_first": True},
+         layer(nn.MultiheadAttention), {"query": x.clone(), "key": x.clone(), "value": x.clone()},
+         [("attn_mask", random_mask(4, 6, 6)), ("key_padding_mask", torch.tensor([[0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 1]], dtype=torch.uint8))])
+    case("extra_encoder_post_gelu_padding", "TransformerEncoderLayer",
+         {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "dropout": 0.0, "activation": "gelu"},
+         layer(nn.TransformerEncoderLayer), {"src": r(5, 3, 8)},
+         [("src_key_padding_mask", torch.tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 0, 0, 1]], dtype=torch.uint8))])
+    case("extra_encoder_pre_relu_causal_bf", "TransformerEncoderLayer",
+         {"d_model": 8, "nhead": 4, "dim_feedforward": 12, "dropout": 0.0, "activation": "relu",
+          "batch_first": True, "norm_first": True, "layer_norm_eps": 1e-3},
+         layer(nn.TransformerEncoderLayer), {"src": r(2, 6, 8)}, [("src_mask", causal_mask(6))])
+    case("extra_encoder_post_relu_both_masks_h4", "TransformerEncoderLayer",
+         {"d_model": 12, "nhead": 4, "dim_feedforward": 20, "dropout": 0.0, "activation": "relu"},
+         layer(nn.TransformerEncoderLayer), {"src": r(4, 2, 12)},
+         [("src_mask", causal_mask(4)), ("src_key_padding_mask", torch.tensor([[0, 0, 1, 0], [0, 0, 0, 1]], dtype=torch.uint8))])
+    # Optimizers: hyper-parameter combinations beyond ../shared/fixtures (kind optimizer).
+    two = [(3, 4), (4,)]
+    optim_case("extra_sgd_plain", "SGD", {"lr": 0.1}, two)
+    optim_case("extra_sgd_momentum_dampening", "SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}, two, steps=4)
+    optim_case("extra_sgd_momentum_wd_maximize", "SGD", {"lr": 0.02, "momentum": 0.5, "weight_decay": 0.1, "maximize": True}, two)
+    optim_case("extra_adam_amsgrad_wd", "Adam", {"lr": 0.01, "weight_decay": 0.05, "amsgrad": True}, two, steps=4)
+    optim_case("extra_adam_betas_eps", "Adam", {"lr": 0.003, "betas": [0.5, 0.9], "eps": 1e-3}, two)
+    optim_case("extra_adam_maximize", "Adam", {"lr": 0.01, "maximize": True}, [(2, 3)])
+    optim_case("extra_adamw_amsgrad", "AdamW", {"lr": 0.02, "betas": [0.8, 0.95], "weight_decay": 0.2, "amsgrad": True}, two, steps=4)
+    optim_case("extra_rmsprop_centered_momentum_wd", "RMSprop",
+               {"lr": 0.01, "alpha": 0.9, "momentum": 0.8, "centered": True, "weight_decay": 0.05}, two, steps=4)
+    optim_case("extra_rmsprop_momentum", "RMSprop", {"lr": 0.005, "momentum": 0.9}, two)
+    optim_case("extra_rmsprop_centered", "RMSprop", {"lr": 0.01, "centered": True, "eps": 1e-6}, [(5,)])
+    optim_case("extra_adagrad_decay_init_wd", "Adagrad",
+               {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.5, "weight_decay": 0.1}, two, steps=4)
+    optim_case("extra_adagrad_eps_maximize", "Adagrad", {"lr": 0.05, "eps": 1e-4, "maximize": True}, [(2, 2)])
 
 
 if __name__ == "__main__":

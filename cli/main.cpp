@@ -1,0 +1,105 @@
+// The `unroll` command line: compare, train, eval, tasks, gradflow.
+// Bad input exits with status 2 and one line naming what was wrong.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace unroll::cli;
+  CLI::App app{"unroll: recurrent networks and attention, compared on sequence tasks"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  CommonOptions common;
+  CompareOptions cmp;
+  auto* compare = app.add_subcommand("compare", "train every model on every task and report");
+  add_common(*compare, common);
+  compare->add_option("--tasks", cmp.tasks, "comma-separated tasks (see `unroll tasks`)")
+      ->delimiter(',')
+      ->capture_default_str();
+  compare->add_option("--models", cmp.models, "comma-separated models: rnn, lstm, gru, transformer")
+      ->delimiter(',')
+      ->capture_default_str();
+  compare
+      ->add_option("--eval-lengths", cmp.eval_lengths,
+                   "comma-separated evaluation lengths (default: seq-len and twice it)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  compare->add_option("--out", cmp.out, "report directory (default runs/<timestamp>)");
+  compare->add_flag("!--no-match-params", cmp.match_params,
+                    "keep --hidden for every model instead of matching the LSTM's parameter count");
+
+  TrainOptions tr;
+  auto* train = app.add_subcommand("train", "train one model on one task, save a checkpoint");
+  add_common(*train, common);
+  train->add_option("--task", tr.task, "task name")->required();
+  train->add_option("--model", tr.model, "rnn, lstm, gru or transformer")->required();
+  train->add_option("--save", tr.save, "checkpoint path to write (atomically)");
+  train->add_option("--resume", tr.resume, "checkpoint to continue from");
+
+  EvalOptions ev;
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint; prints metrics and a JSON line");
+  eval->add_option("--checkpoint", ev.checkpoint, "checkpoint written by `unroll train --save`")
+      ->required();
+  eval->add_option("--task", ev.task, "task (default: the checkpoint's)");
+  eval->add_option("--seq-len", ev.seq_len, "evaluation length (default: the training length)")
+      ->check(CLI::PositiveNumber);
+  eval->add_option("--sequences", ev.sequences, "number of evaluation sequences")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  auto* list = app.add_subcommand("tasks", "list the tasks with their metric");
+
+  GradflowOptions gf;
+  auto* gradflow = app.add_subcommand("gradflow", "||dLoss/dh_t|| against t for each model");
+  gradflow->add_option("--task", gf.task, "task name")->capture_default_str();
+  gradflow->add_option("--models", gf.models, "comma-separated recurrent models")
+      ->delimiter(',')
+      ->capture_default_str();
+  gradflow->add_option("--seq-len", gf.seq_len, "sequence length")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  gradflow->add_option("--hidden", gf.hidden, "hidden size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  gradflow->add_option("--seed", gf.seed, "random seed")->capture_default_str();
+  gradflow->add_option("--out", gf.out, "directory for the chart and table (optional)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(
+        stderr, "unroll: error: %s (see unroll %s--help)\n", e.what(),
+        app.get_subcommands().empty() ? "" : (app.get_subcommands()[0]->get_name() + " ").c_str());
+    return 2;
+  }
+
+  try {
+    if (*compare) return run_compare_command(common, cmp);
+    if (*train) return run_train_command(common, tr);
+    if (*eval) return run_eval_command(ev);
+    if (*list) return run_tasks_command();
+    if (*gradflow) return run_gradflow_command(gf);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "unroll: error: %s\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "unroll: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unroll: failed: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

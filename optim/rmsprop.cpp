@@ -1,0 +1,74 @@
+#include "optim/rmsprop.hpp"
+
+#include <cmath>
+
+#include "optim/text.hpp"
+
+namespace unroll::optim {
+
+namespace {
+[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
+  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
+                              ", expected " + want);
+}
+}  // namespace
+
+void RMSpropOptions::validate(const std::string& who) const {
+  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
+  if (!(eps >= 0)) invalid(who, "eps", eps, "eps >= 0");
+  if (!(momentum >= 0)) invalid(who, "momentum", momentum, "momentum >= 0");
+  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (!(alpha >= 0)) invalid(who, "alpha", alpha, "alpha >= 0");
+}
+
+RMSprop::RMSprop(std::vector<Var> params, Options options) {
+  init({{std::move(params), options}});
+}
+RMSprop::RMSprop(std::vector<Group> groups) {
+  init(std::move(groups));
+}
+
+const std::vector<std::string>& RMSprop::buffer_names() const {
+  static const std::vector<std::string> names = {"square_avg", "momentum_buffer", "grad_avg"};
+  return names;
+}
+
+std::vector<bool> RMSprop::buffers_used(const std::map<std::string, double>& h) const {
+  return {true, h.at("momentum") > 0, h.at("centered") != 0};
+}
+
+void RMSprop::update(std::size_t g, Var& p, ParamState& s) {
+  const Options& o = options_[g];
+  ++s.step;  // kept for PyTorch's state_dict; the update does not use it
+  s.initialized = true;
+  const float a = float(o.alpha), ca = float(1 - o.alpha), eps = float(o.eps),
+              wd = float(o.weight_decay), mu = float(o.momentum), neg_lr = float(-o.lr),
+              sign = o.maximize ? -1.0f : 1.0f;
+  float* __restrict v = slot(s, 0, p).data();
+  float* __restrict b = o.momentum > 0 ? slot(s, 1, p).data() : nullptr;
+  float* __restrict ga = o.centered ? slot(s, 2, p).data() : nullptr;
+  const float* __restrict gr = p.grad().data();
+  float* __restrict w = p.mutable_value().data();
+  const std::size_t n = p.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    float gi = sign * gr[i];
+    if (wd != 0) gi = gi + wd * w[i];
+    v[i] = v[i] * a + ca * gi * gi;
+    float avg;
+    if (ga) {
+      ga[i] = ga[i] * a + ca * gi;
+      avg = std::sqrt(v[i] + -1.0f * ga[i] * ga[i]);
+    } else {
+      avg = std::sqrt(v[i]);
+    }
+    avg = avg + eps;
+    if (b) {
+      b[i] = b[i] * mu + gi / avg;
+      w[i] = w[i] + neg_lr * b[i];
+    } else {
+      w[i] = w[i] + neg_lr * gi / avg;
+    }
+  }
+}
+
+}  // namespace unroll::optim

@@ -1,0 +1,66 @@
+#include "optim/sgd.hpp"
+
+#include "optim/text.hpp"
+
+namespace unroll::optim {
+
+namespace {
+[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
+  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
+                              ", expected " + want);
+}
+}  // namespace
+
+void SGDOptions::validate(const std::string& who) const {
+  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
+  if (!(momentum >= 0)) invalid(who, "momentum", momentum, "momentum >= 0");
+  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (nesterov && !(momentum > 0 && dampening == 0))
+    throw std::invalid_argument(who +
+                                ": nesterov = true requires momentum > 0 and dampening = 0 "
+                                "(got momentum = " +
+                                text::from_double(momentum) +
+                                ", dampening = " + text::from_double(dampening) + ")");
+}
+
+SGD::SGD(std::vector<Var> params, Options options) {
+  init({{std::move(params), options}});
+}
+SGD::SGD(std::vector<Group> groups) {
+  init(std::move(groups));
+}
+
+const std::vector<std::string>& SGD::buffer_names() const {
+  static const std::vector<std::string> names = {"momentum_buffer"};
+  return names;
+}
+
+std::vector<bool> SGD::buffers_used(const std::map<std::string, double>& h) const {
+  return {h.at("momentum") != 0};
+}
+
+void SGD::update(std::size_t g, Var& p, ParamState& s) {
+  const Options& o = options_[g];
+  // Scalars rounded to float once, as PyTorch's float kernels do with their Python scalars.
+  const float wd = float(o.weight_decay), mu = float(o.momentum), damp = float(1 - o.dampening),
+              neg_lr = float(-o.lr), sign = o.maximize ? -1.0f : 1.0f;
+  const bool use_momentum = o.momentum != 0, nesterov = o.nesterov;
+  const bool first = use_momentum && !s.buffers[0];
+  float* __restrict b = use_momentum ? slot(s, 0, p).data() : nullptr;
+  const float* __restrict gr = p.grad().data();
+  float* __restrict w = p.mutable_value().data();
+  const std::size_t n = p.size();
+  s.initialized = true;
+  ++s.step;
+  for (std::size_t i = 0; i < n; ++i) {
+    float d = sign * gr[i];
+    if (wd != 0) d = d + wd * w[i];
+    if (use_momentum) {
+      b[i] = first ? d : b[i] * mu + damp * d;
+      d = nesterov ? d + mu * b[i] : b[i];
+    }
+    w[i] = w[i] + neg_lr * d;
+  }
+}
+
+}  // namespace unroll::optim

@@ -1,0 +1,43 @@
+#pragma once
+// `unroll compare`: every model on every task with comparable parameter counts, trained
+// and evaluated the same way.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tasks/report.hpp"
+
+namespace unroll::tasks {
+
+struct CompareConfig {
+  std::vector<std::string> tasks{"adding", "copy"};
+  std::vector<std::string> models{"rnn", "lstm", "gru", "transformer"};
+  std::size_t seq_len = 0;                ///< 0: each task's default length
+  std::vector<std::size_t> eval_lengths;  ///< empty: the training length and twice it
+  std::size_t steps = 600;
+  std::size_t batch = 32;
+  std::size_t hidden = 64;  ///< the LSTM's width; others are matched to its size
+  std::size_t layers = 1;
+  std::size_t heads = 4;
+  double lr = 0;  ///< 0: 3e-3 for recurrent models, 1e-3 for the transformer
+  std::uint64_t seed = 1;
+  bool match_params = true;  ///< match every model's parameter count to the LSTM's
+  TaskOptions task_options;
+};
+
+/// Default learning rate for a model kind (when CompareConfig::lr is 0).
+double default_lr(const std::string& kind);
+
+/// Runs the comparison; `on_progress(label, progress)` reports each run's steps.
+std::vector<RunResult> run_compare(
+    const CompareConfig& config,
+    const std::function<void(const std::string&, const Progress&)>& on_progress = {});
+
+/// ||dLoss/dh_t|| for each recurrent model on one batch of `task` at length `length`, with
+/// the loss at the task's targets (freshly initialised models: the picture at the start of
+/// training, where vanishing gradients decide what can be learned).
+std::vector<GradFlow> gradient_flow(const Task& task, const std::vector<std::string>& models,
+                                    std::size_t length, std::size_t hidden, std::uint64_t seed);
+
+}  // namespace unroll::tasks

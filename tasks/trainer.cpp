@@ -1,0 +1,154 @@
+#include "tasks/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "autograd/tape.hpp"
+#include "optim/adam.hpp"
+#include "optim/checkpoint.hpp"
+#include "optim/clip.hpp"
+
+namespace unroll::tasks {
+
+namespace {
+// The learning curve travels inside the checkpoint as text: "step loss metric;..."
+std::string encode_curve(const std::vector<CurvePoint>& c) {
+  std::string s;
+  char buf[96];
+  for (const auto& p : c) {
+    std::snprintf(buf, sizeof buf, "%zu %.9g %.9g;", p.step, p.loss, p.metric);
+    s += buf;
+  }
+  return s;
+}
+
+std::vector<CurvePoint> decode_curve(const std::string& s) {
+  std::vector<CurvePoint> c;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t end = s.find(';', pos);
+    if (end == std::string::npos) break;
+    CurvePoint p{};
+    if (std::sscanf(s.substr(pos, end - pos).c_str(), "%zu %lf %lf", &p.step, &p.loss, &p.metric) ==
+        3)
+      c.push_back(p);
+    pos = end + 1;
+  }
+  return c;
+}
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::map<std::string, double> evaluate(const Task& task, SequenceModel& model, std::size_t length,
+                                       std::size_t sequences, std::size_t batch, Generator& gen) {
+  autograd::NoGradGuard no_grad;
+  model.eval();
+  std::map<std::string, double> sum;
+  std::size_t seen = 0;
+  while (seen < sequences) {
+    const std::size_t b = std::min(batch, sequences - seen);
+    Batch data = task.sample(gen, b, length);
+    for (auto& [k, v] : task.metrics(model.forward(data).value(), data)) sum[k] += v * b;
+    seen += b;
+  }
+  model.train();
+  for (auto& [k, v] : sum) v /= static_cast<double>(seen);
+  return sum;
+}
+
+RunResult train_and_evaluate(const Task& task, SequenceModel& model, const TrainConfig& cfg,
+                             const std::function<void(const Progress&)>& on_progress) {
+  const std::size_t length = cfg.length ? cfg.length : task.default_length();
+  Generator data_gen(cfg.seed * 7919 + 1);
+  optim::AdamOptions ao;
+  ao.lr = cfg.lr;
+  optim::Adam opt(model.parameters(), ao);
+  std::vector<Var> params = model.parameters();
+  autograd::Tape tape;
+  autograd::TapeScope scope(tape);
+
+  RunResult r;
+  r.task = task.name();
+  r.model = model.options().kind;
+  r.metric = task.metric();
+  r.higher_is_better = task.higher_is_better();
+  r.seq_len = length;
+  r.parameters = model.num_parameters();
+  r.steps = cfg.steps;
+  r.hidden = model.options().hidden;
+
+  optim::TrainingState state;
+  state.model = &model;
+  state.optimizer = &opt;
+  state.generators = {{"data", &data_gen}};
+  std::size_t first_step = 1;
+  double loss_avg = 0;
+  if (!cfg.resume_path.empty()) {
+    optim::load_checkpoint(cfg.resume_path, state);
+    first_step = static_cast<std::size_t>(state.step) + 1;
+    r.curve = decode_curve(state.extra["curve"]);
+    loss_avg = state.extra.count("loss_avg") ? std::stod(state.extra["loss_avg"]) : 0.0;
+  }
+  auto save = [&](std::size_t step) {
+    state.step = static_cast<std::int64_t>(step);
+    state.extra = cfg.checkpoint_extra;
+    state.extra["curve"] = encode_curve(r.curve);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", loss_avg);
+    state.extra["loss_avg"] = buf;
+    optim::save_checkpoint(cfg.save_path, state);
+  };
+
+  model.train();
+  const double t0 = now_seconds();
+  std::size_t tokens = 0;
+  for (std::size_t step = first_step; step <= cfg.steps; ++step) {
+    Batch batch = task.sample(data_gen, cfg.batch, length);
+    Var out = model.forward(batch);
+    Var loss = task.loss(out, batch);
+    const float lv = loss.item();
+    if (!std::isfinite(lv))
+      throw std::runtime_error(task.name() + "/" + r.model + ": the loss became " +
+                               std::to_string(lv) + " at step " + std::to_string(step) +
+                               "; lower --lr or check the data");
+    loss.backward();
+    if (cfg.clip > 0) optim::clip_grad_norm(params, cfg.clip);
+    opt.step();
+    opt.zero_grad();
+    tokens += batch.batch_size() * batch.steps();
+    loss_avg = step == first_step && first_step == 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
+    if (step % cfg.log_every == 0 || step == cfg.steps) {
+      const double m = task.metrics(out.value(), batch).at(task.metric());
+      r.curve.push_back({step, lv, m});
+    }
+    tape.clear();
+    if (!cfg.save_path.empty() && cfg.save_every && step % cfg.save_every == 0 && step != cfg.steps)
+      save(step);
+    if (on_progress) {
+      const double s = now_seconds() - t0;
+      on_progress({step, cfg.steps, loss_avg, s > 0 ? tokens / s : 0.0, s});
+    }
+  }
+  if (!cfg.save_path.empty()) save(cfg.steps);
+  r.train_seconds = now_seconds() - t0;
+  r.tokens_per_second = r.train_seconds > 0 ? tokens / r.train_seconds : 0.0;
+  r.final_loss = loss_avg;
+
+  std::vector<std::size_t> lengths = cfg.eval_lengths;
+  if (lengths.empty()) lengths.push_back(length);
+  for (std::size_t L : lengths) {
+    Generator eval_gen(cfg.seed * 104729 + L);  // the same evaluation data for every model
+    r.eval[L] = evaluate(task, model, L, cfg.eval_sequences, std::max<std::size_t>(cfg.batch, 64),
+                         eval_gen);
+    r.baseline[L] = task.baseline(L);
+  }
+  return r;
+}
+
+}  // namespace unroll::tasks

@@ -1,0 +1,69 @@
+#pragma once
+// One training run of one model on one task, and its evaluation: the loop a reader follows
+// top to bottom — batch, forward (recorded on the tape), loss, backward (the reverse walk
+// is BPTT), clip, optimizer step, tape cleared.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optim/optimizer.hpp"
+#include "tasks/models.hpp"
+
+namespace unroll::tasks {
+
+struct TrainConfig {
+  std::size_t steps = 500;
+  std::size_t batch = 32;
+  std::size_t length = 0;  ///< task length parameter (0: the task's default)
+  double lr = 3e-3;
+  float clip = 1.0f;  ///< global gradient-norm clip (0: none)
+  std::uint64_t seed = 1;
+  std::size_t log_every = 25;             ///< learning-curve resolution (steps)
+  std::vector<std::size_t> eval_lengths;  ///< empty: the training length only
+  std::size_t eval_sequences = 512;
+  /// Checkpoint written (atomically) every `save_every` steps and at the end; empty: none.
+  std::string save_path;
+  std::size_t save_every = 0;
+  /// Checkpoint to continue from: model, optimizer, data generator, step and curve.
+  std::string resume_path;
+  /// Strings stored with every checkpoint (task and model settings, for `unroll eval`).
+  std::map<std::string, std::string> checkpoint_extra;
+};
+
+/// Progress of a run, for live display.
+struct Progress {
+  std::size_t step = 0, steps = 0;
+  double loss = 0, tokens_per_second = 0, seconds = 0;
+};
+
+struct CurvePoint {
+  std::size_t step;
+  double loss;
+  double metric;
+};
+
+/// Everything the report shows about one run.
+struct RunResult {
+  std::string task, model, metric;
+  bool higher_is_better = true;
+  std::size_t seq_len = 0, parameters = 0, steps = 0, hidden = 0;
+  double train_seconds = 0, tokens_per_second = 0, final_loss = 0;
+  std::map<std::size_t, double> baseline;                     ///< by evaluation length
+  std::map<std::size_t, std::map<std::string, double>> eval;  ///< metrics by length
+  std::vector<CurvePoint> curve;
+};
+
+/// Trains `model` on `task` with Adam and gradient clipping, then evaluates it at every
+/// evaluation length on fresh sequences. Throws std::runtime_error if the loss becomes
+/// NaN/Inf (naming the step; the last checkpoint written stays intact). Deterministic for
+/// a given seed and thread count, also across a save and resume.
+RunResult train_and_evaluate(const Task& task, SequenceModel& model, const TrainConfig& config,
+                             const std::function<void(const Progress&)>& on_progress = {});
+
+/// Metrics of `model` on `sequences` fresh sequences at `length` (no gradients, eval mode).
+std::map<std::string, double> evaluate(const Task& task, SequenceModel& model, std::size_t length,
+                                       std::size_t sequences, std::size_t batch, Generator& gen);
+
+}  // namespace unroll::tasks
