@@ -175,7 +175,7 @@ int run_gradflow_command(const GradflowOptions& o) {
     tasks::write_file_atomic(o.out, "gradflow.txt",
                              tasks::format_gradflow(flows, flows[0].norms.size()));
     std::printf("written: %s/gradflow.txt%s\n", o.out.c_str(),
-                charts.empty() ? "" : " and gradflow.svg");
+                charts.empty() ? "" : " and gradflow.png");
   }
   return 0;
 }

@@ -17,7 +17,7 @@ class UsageError : public std::invalid_argument {
 
 /// Options shared by compare and train.
 struct CommonOptions {
-  std::size_t seq_len = 0, steps = 600, batch = 32, hidden = 64, layers = 1, heads = 4;
+  std::size_t seq_len = 0, steps = 1500, batch = 32, hidden = 64, layers = 1, heads = 4;
   double lr = 0;
   std::uint64_t seed = 1;
   int threads = 1;

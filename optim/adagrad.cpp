@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "optim/simd.hpp"
 #include "optim/text.hpp"
 
 namespace unroll::optim {
@@ -58,17 +59,19 @@ void Adagrad::update(std::size_t g, Var& p, ParamState& s) {
   const double clr = o.lr / (1 + double(s.step - 1) * o.lr_decay);
   const float neg_clr = float(-clr), eps = float(o.eps), wd = float(o.weight_decay),
               sign = o.maximize ? -1.0f : 1.0f;
-  float* __restrict sum = slot(s, 0, p, float(o.initial_accumulator_value)).data();
-  const float* __restrict gr = p.grad().data();
-  float* __restrict w = p.mutable_value().data();
+  float* sum = slot(s, 0, p, float(o.initial_accumulator_value)).data();
+  const float* gr = p.grad().data();
+  float* w = p.mutable_value().data();
   const std::size_t n = p.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    float gi = sign * gr[i];
-    if (wd != 0) gi = gi + wd * w[i];
-    sum[i] = sum[i] + gi * gi;
-    const float std_ = std::sqrt(sum[i]) + eps;
-    w[i] = w[i] + neg_clr * gi / std_;
-  }
+  simd::loop(n, [&](std::size_t i, auto lanes) {
+    using T = typename decltype(lanes)::type;
+    const T wi = simd::load<T>(w + i);
+    T g = T(sign) * simd::load<T>(gr + i);
+    if (wd != 0) g = g + T(wd) * wi;
+    const T si = simd::load<T>(sum + i) + g * g;
+    simd::store(sum + i, si);
+    simd::store(w + i, wi + T(neg_clr) * g / (simd::sqrt(si) + T(eps)));
+  });
 }
 
 }  // namespace unroll::optim

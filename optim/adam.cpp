@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "optim/simd.hpp"
 #include "optim/text.hpp"
 
 namespace unroll::optim {
@@ -36,23 +37,30 @@ void adam_step(const AdamOptions& o, bool decoupled, Var& p, Optimizer::ParamSta
               c2 = float(1 - o.beta2), eps = float(o.eps), sign = o.maximize ? -1.0f : 1.0f;
   const float l2 = decoupled ? 0.0f : float(o.weight_decay);
   const float shrink = decoupled ? float(1 - o.lr * o.weight_decay) : 1.0f;
-  const float* __restrict gr = p.grad().data();
-  float* __restrict w = p.mutable_value().data();
-  float* __restrict m = m_t.data();
-  float* __restrict v = v_t.data();
-  float* __restrict vmax = vmax_t ? vmax_t->data() : nullptr;
+  const float* gr = p.grad().data();
+  float* w = p.mutable_value().data();
+  float* m = m_t.data();
+  float* v = v_t.data();
+  float* vmax = vmax_t ? vmax_t->data() : nullptr;
   const std::size_t n = p.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    float g = sign * gr[i];
-    if (l2 != 0) g = g + l2 * w[i];
-    if (decoupled) w[i] = w[i] * shrink;
-    m[i] = m[i] * b1 + c1 * g;
-    v[i] = v[i] * b2 + c2 * g * g;
-    float vhat = v[i];
-    if (vmax) vhat = vmax[i] = std::max(vmax[i], v[i]);
-    const float denom = std::sqrt(vhat) / bc2_sqrt + eps;
-    w[i] = w[i] + neg_step * (m[i] / denom);
-  }
+  simd::loop(n, [&](std::size_t i, auto lanes) {
+    using T = typename decltype(lanes)::type;
+    T wi = simd::load<T>(w + i);
+    T g = T(sign) * simd::load<T>(gr + i);
+    if (l2 != 0) g = g + T(l2) * wi;
+    if (decoupled) wi = wi * T(shrink);
+    const T mi = simd::load<T>(m + i) * T(b1) + T(c1) * g;
+    const T vi = simd::load<T>(v + i) * T(b2) + T(c2) * g * g;
+    simd::store(m + i, mi);
+    simd::store(v + i, vi);
+    T vhat = vi;
+    if (vmax) {
+      vhat = simd::max(simd::load<T>(vmax + i), vi);
+      simd::store(vmax + i, vhat);
+    }
+    const T denom = simd::sqrt(vhat) / T(bc2_sqrt) + T(eps);
+    simd::store(w + i, wi + T(neg_step) * (mi / denom));
+  });
 }
 
 }  // namespace

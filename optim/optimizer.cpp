@@ -11,7 +11,10 @@ namespace {
 
 std::string shapes_of(const std::vector<Var>& ps) {
   std::string s;
-  for (std::size_t i = 0; i < ps.size(); ++i) s += (i ? ";" : "") + shape_str(ps[i].shape());
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    if (i) s += ';';
+    s += shape_str(ps[i].shape());
+  }
   return s;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "optim/simd.hpp"
 #include "optim/text.hpp"
 
 namespace unroll::optim {
@@ -44,31 +45,36 @@ void RMSprop::update(std::size_t g, Var& p, ParamState& s) {
   const float a = float(o.alpha), ca = float(1 - o.alpha), eps = float(o.eps),
               wd = float(o.weight_decay), mu = float(o.momentum), neg_lr = float(-o.lr),
               sign = o.maximize ? -1.0f : 1.0f;
-  float* __restrict v = slot(s, 0, p).data();
-  float* __restrict b = o.momentum > 0 ? slot(s, 1, p).data() : nullptr;
-  float* __restrict ga = o.centered ? slot(s, 2, p).data() : nullptr;
-  const float* __restrict gr = p.grad().data();
-  float* __restrict w = p.mutable_value().data();
+  float* v = slot(s, 0, p).data();
+  float* b = o.momentum > 0 ? slot(s, 1, p).data() : nullptr;
+  float* ga = o.centered ? slot(s, 2, p).data() : nullptr;
+  const float* gr = p.grad().data();
+  float* w = p.mutable_value().data();
   const std::size_t n = p.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    float gi = sign * gr[i];
-    if (wd != 0) gi = gi + wd * w[i];
-    v[i] = v[i] * a + ca * gi * gi;
-    float avg;
+  simd::loop(n, [&](std::size_t i, auto lanes) {
+    using T = typename decltype(lanes)::type;
+    const T wi = simd::load<T>(w + i);
+    T g = T(sign) * simd::load<T>(gr + i);
+    if (wd != 0) g = g + T(wd) * wi;
+    const T vi = simd::load<T>(v + i) * T(a) + T(ca) * g * g;
+    simd::store(v + i, vi);
+    T avg;
     if (ga) {
-      ga[i] = ga[i] * a + ca * gi;
-      avg = std::sqrt(v[i] + -1.0f * ga[i] * ga[i]);
+      const T gai = simd::load<T>(ga + i) * T(a) + T(ca) * g;
+      simd::store(ga + i, gai);
+      avg = simd::sqrt(vi - gai * gai);
     } else {
-      avg = std::sqrt(v[i]);
+      avg = simd::sqrt(vi);
     }
-    avg = avg + eps;
+    avg = avg + T(eps);
     if (b) {
-      b[i] = b[i] * mu + gi / avg;
-      w[i] = w[i] + neg_lr * b[i];
+      const T bi = simd::load<T>(b + i) * T(mu) + g / avg;
+      simd::store(b + i, bi);
+      simd::store(w + i, wi + T(neg_lr) * bi);
     } else {
-      w[i] = w[i] + neg_lr * gi / avg;
+      simd::store(w + i, wi + T(neg_lr) * g / avg);
     }
-  }
+  });
 }
 
 }  // namespace unroll::optim

@@ -1,5 +1,6 @@
 #include "optim/sgd.hpp"
 
+#include "optim/simd.hpp"
 #include "optim/text.hpp"
 
 namespace unroll::optim {
@@ -46,21 +47,24 @@ void SGD::update(std::size_t g, Var& p, ParamState& s) {
               neg_lr = float(-o.lr), sign = o.maximize ? -1.0f : 1.0f;
   const bool use_momentum = o.momentum != 0, nesterov = o.nesterov;
   const bool first = use_momentum && !s.buffers[0];
-  float* __restrict b = use_momentum ? slot(s, 0, p).data() : nullptr;
-  const float* __restrict gr = p.grad().data();
-  float* __restrict w = p.mutable_value().data();
+  float* b = use_momentum ? slot(s, 0, p).data() : nullptr;
+  const float* gr = p.grad().data();
+  float* w = p.mutable_value().data();
   const std::size_t n = p.size();
   s.initialized = true;
   ++s.step;
-  for (std::size_t i = 0; i < n; ++i) {
-    float d = sign * gr[i];
-    if (wd != 0) d = d + wd * w[i];
+  simd::loop(n, [&](std::size_t i, auto lanes) {
+    using T = typename decltype(lanes)::type;
+    const T wi = simd::load<T>(w + i);
+    T d = T(sign) * simd::load<T>(gr + i);
+    if (wd != 0) d = d + T(wd) * wi;
     if (use_momentum) {
-      b[i] = first ? d : b[i] * mu + damp * d;
-      d = nesterov ? d + mu * b[i] : b[i];
+      const T bi = first ? d : simd::load<T>(b + i) * T(mu) + T(damp) * d;
+      simd::store(b + i, bi);
+      d = nesterov ? d + T(mu) * bi : bi;
     }
-    w[i] = w[i] + neg_lr * d;
-  }
+    simd::store(w + i, wi + T(neg_lr) * d);
+  });
 }
 
 }  // namespace unroll::optim

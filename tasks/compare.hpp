@@ -15,7 +15,7 @@ struct CompareConfig {
   std::vector<std::string> models{"rnn", "lstm", "gru", "transformer"};
   std::size_t seq_len = 0;                ///< 0: each task's default length
   std::vector<std::size_t> eval_lengths;  ///< empty: the training length and twice it
-  std::size_t steps = 600;
+  std::size_t steps = 1500;
   std::size_t batch = 32;
   std::size_t hidden = 64;  ///< the LSTM's width; others are matched to its size
   std::size_t layers = 1;

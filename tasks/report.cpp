@@ -165,7 +165,7 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return {};
   std::vector<std::string> charts;
   std::ostringstream gp;
-  gp << "set terminal svg size 720,420 dynamic font 'sans,11'\nset grid\nset key outside right\n";
+  gp << "set terminal pngcairo size 900,500 font 'sans,10'\nset grid\nset key outside right\n";
   const fs::path data_dir = fs::path(dir) / "plots";
   fs::create_directories(data_dir);
   for (const std::string& task : task_order(results)) {
@@ -182,9 +182,9 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
       plot << (plot.tellp() ? ", " : "") << "'" << (data_dir / file).string()
            << "' using 1:2 with lines lw 2 title '" << r->model << "'";
     }
-    const std::string curve_svg = "curve_" + task + ".svg";
+    const std::string curve_svg = "curve_" + task + ".png";
     gp << "set output '" << (fs::path(dir) / curve_svg).string() << "'\n"
-       << "set title '" << task << ": training loss'\nset xlabel 'step'\nset ylabel 'loss'\n"
+       << "set title '" << task << ": training loss (moving average)'\nset xlabel 'step'\nset ylabel 'loss'\n"
        << "set logscale y\nplot " << plot.str() << "\nunset logscale y\n";
     charts.push_back(curve_svg);
     // Metric against evaluation length (length generalisation), if several lengths.
@@ -201,7 +201,7 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
       }
       lp << ", '" << (data_dir / ("length_" + task + "_" + runs[0]->model + ".dat")).string()
          << "' using 1:3 with lines dt 2 lc 'gray' title 'baseline'";
-      const std::string len_svg = "length_" + task + ".svg";
+      const std::string len_svg = "length_" + task + ".png";
       gp << "set output '" << (fs::path(dir) / len_svg).string() << "'\n"
          << "set title '" << task << ": " << runs[0]->metric << " by sequence length'\n"
          << "set xlabel 'evaluation length'\nset ylabel '" << runs[0]->metric << "'\nplot "
@@ -220,10 +220,10 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
       fp << (fp.tellp() ? ", " : "") << "'" << (data_dir / file).string()
          << "' using 1:2 with lines lw 2 title '" << f.model << "'";
     }
-    gp << "set output '" << (fs::path(dir) / "gradflow.svg").string() << "'\n"
+    gp << "set output '" << (fs::path(dir) / "gradflow.png").string() << "'\n"
        << "set title 'gradient flow: ||dLoss/dh_t|| (loss at the last step)'\nset xlabel 't'\n"
        << "set ylabel 'norm'\nset logscale y\nplot " << fp.str() << "\nunset logscale y\n";
-    charts.push_back("gradflow.svg");
+    charts.push_back("gradflow.png");
   }
   write_file_atomic(dir, "plots.gp", gp.str());
   const std::string cmd = "gnuplot '" + (fs::path(dir) / "plots.gp").string() + "' 2>/dev/null";
@@ -266,15 +266,15 @@ void write_markdown(const std::string& dir, const std::vector<RunResult>& result
     md << "\nMetric: " << metric << "; baseline (a predictor without memory) " << fmt(baseline, 3)
        << ".\n";
     for (const auto& c : charts)
-      if (c.find("_" + task + ".svg") != std::string::npos) md << "\n![" << c << "](" << c << ")\n";
+      if (c.find("_" + task + ".png") != std::string::npos) md << "\n![" << c << "](" << c << ")\n";
   }
   if (!flows.empty()) {
     md << "\n## Gradient flow\n\n```\n" << format_gradflow(flows) << "```\n";
-    if (std::find(charts.begin(), charts.end(), "gradflow.svg") != charts.end())
-      md << "\n![gradient flow](gradflow.svg)\n";
+    if (std::find(charts.begin(), charts.end(), "gradflow.png") != charts.end())
+      md << "\n![gradient flow](gradflow.png)\n";
   }
   md << "\nFiles: `results.json` (every run with its learning curve), `results.csv`, charts "
-        "(`*.svg`, "
+        "(`*.png`, "
         "data in `plots/`).\n";
   write_file_atomic(dir, "report.md", md.str());
 }

@@ -125,7 +125,7 @@ RunResult train_and_evaluate(const Task& task, SequenceModel& model, const Train
     loss_avg = step == first_step && first_step == 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
     if (step % cfg.log_every == 0 || step == cfg.steps) {
       const double m = task.metrics(out.value(), batch).at(task.metric());
-      r.curve.push_back({step, lv, m});
+      r.curve.push_back({step, loss_avg, m});  // smoothed: one batch is noisy
     }
     tape.clear();
     if (!cfg.save_path.empty() && cfg.save_every && step % cfg.save_every == 0 && step != cfg.steps)

@@ -233,7 +233,7 @@ def main():
     optim_case("extra_sgd_plain", "SGD", {"lr": 0.1}, two)
     optim_case("extra_sgd_momentum_dampening", "SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}, two, steps=4)
     optim_case("extra_sgd_momentum_wd_maximize", "SGD", {"lr": 0.02, "momentum": 0.5, "weight_decay": 0.1, "maximize": True}, two)
-    optim_case("extra_adam_amsgrad_wd", "Adam", {"lr": 0.01, "weight_decay": 0.05, "amsgrad": True}, two, steps=4)
+    optim_case("extra_adam_amsgrad_wd", "Adam", {"lr": 0.01, "betas": [0.9, 0.6], "weight_decay": 0.05, "amsgrad": True}, two, steps=4)
     optim_case("extra_adam_betas_eps", "Adam", {"lr": 0.003, "betas": [0.5, 0.9], "eps": 1e-3}, two)
     optim_case("extra_adam_maximize", "Adam", {"lr": 0.01, "maximize": True}, [(2, 3)])
     optim_case("extra_adamw_amsgrad", "AdamW", {"lr": 0.02, "betas": [0.8, 0.95], "weight_decay": 0.2, "amsgrad": True}, two, steps=4)
