@@ -91,7 +91,17 @@ void add_common(CLI::App& app, CommonOptions& o) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--lr", o.lr, "Adam learning rate (default: 3e-3 recurrent, 1e-3 transformer)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            try {
+              std::size_t used = 0;
+              const double v = std::stod(s, &used);
+              if (used == s.size() && v > 0 && v < 1e6) return "";
+            } catch (const std::exception&) {
+            }
+            return "expected a number > 0, got '" + s + "'";
+          },
+          "X > 0"));
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
   app.add_option("--threads", o.threads, "threads (OpenBLAS)")
       ->capture_default_str()

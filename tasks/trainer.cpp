@@ -18,7 +18,7 @@ std::string encode_curve(const std::vector<CurvePoint>& c) {
   std::string s;
   char buf[96];
   for (const auto& p : c) {
-    std::snprintf(buf, sizeof buf, "%zu %.9g %.9g;", p.step, p.loss, p.metric);
+    std::snprintf(buf, sizeof buf, "%zu %.17g %.17g;", p.step, p.loss, p.metric);
     s += buf;
   }
   return s;
