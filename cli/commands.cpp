@@ -2,13 +2,16 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 
+#include "autograd/tape.hpp"
 #include "autograd/threads.hpp"
 #include "nn/safetensors.hpp"
 #include "optim/checkpoint.hpp"
+#include "tasks/charlm.hpp"
 #include "tasks/compare.hpp"
 
 namespace unroll::cli {
@@ -282,29 +285,97 @@ int run_train_command(const CommonOptions& c, const TrainOptions& o) {
   return 0;
 }
 
-int run_eval_command(const EvalOptions& o) {
-  const auto s = read_checkpoint_settings(o.checkpoint);
-  const std::string task_name = o.task.empty() ? s.at("task") : o.task;
+namespace {
+struct Loaded {
+  std::map<std::string, std::string> settings;
+  std::unique_ptr<tasks::Task> task;
+  std::shared_ptr<tasks::SequenceModel> model;
+};
+
+// Rebuilds the task and model a checkpoint was trained with and loads its parameters.
+Loaded load_trained(const std::string& checkpoint, const std::string& task_override) {
+  Loaded l;
+  l.settings = read_checkpoint_settings(checkpoint);
+  const auto& s = l.settings;
+  const std::string task_name = task_override.empty() ? s.at("task") : task_override;
   check_tasks({task_name});
   tasks::TaskOptions to;
   to.text_path = s.count("text") ? s.at("text") : "";
   to.csv_path = s.count("csv") ? s.at("csv") : "";
   to.csv_column = s.count("column") ? s.at("column") : "";
-  std::unique_ptr<tasks::Task> task = tasks::make_task(task_name, to);
+  l.task = tasks::make_task(task_name, to);
   tasks::ModelOptions mo;
   mo.kind = s.at("model");
   mo.hidden = to_size(s, "hidden");
   mo.layers = to_size(s, "layers");
   mo.heads = to_size(s, "heads");
   Generator init(0);
-  std::shared_ptr<tasks::SequenceModel> model = tasks::make_model(mo, task->spec(), init);
+  l.model = tasks::make_model(mo, l.task->spec(), init);
   optim::TrainingState st;
-  st.model = model.get();
+  st.model = l.model.get();
   try {
-    optim::load_checkpoint(o.checkpoint, st);
+    optim::load_checkpoint(checkpoint, st);
   } catch (const optim::CheckpointError& e) {
     throw UsageError(std::string("--checkpoint: ") + e.what());
   }
+  return l;
+}
+}  // namespace
+
+int run_sample_command(const SampleOptions& o) {
+  Loaded l = load_trained(o.checkpoint, "");
+  auto* lm = dynamic_cast<const tasks::CharLMTask*>(l.task.get());
+  if (!lm)
+    throw UsageError("sample: the checkpoint holds a model of task '" + l.settings.at("task") +
+                     "'; sampling needs a charlm model (unroll train --task charlm ...)");
+  std::vector<std::int64_t> ids;
+  try {
+    ids = lm->encode(o.prime.empty() ? std::string(1, lm->text()[0]) : o.prime);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--prime: ") + e.what());
+  }
+  const std::size_t window = to_size(l.settings, "seq_len");
+  Generator gen(o.seed);
+  autograd::NoGradGuard no_grad;
+  l.model->eval();
+  std::string out = o.prime;
+  for (std::size_t i = 0; i < o.length; ++i) {
+    // Re-reads the last `window` characters each step: simple, and the same code path for
+    // every model kind (the Transformer's cached decoder is in examples/char_rnn.cpp).
+    const std::size_t n = std::min(window, ids.size());
+    tasks::Batch b;
+    b.tokens = IndexTensor::from_shape({std::size_t{1}, n});
+    std::copy(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end(), b.tokens.data());
+    const Tensor logits = l.model->forward(b).value();
+    const std::size_t V = logits.shape()[2];
+    const float* row = logits.data() + (n - 1) * V;
+    float mx = row[0];
+    for (std::size_t c = 1; c < V; ++c) mx = std::max(mx, row[c]);
+    std::vector<double> p(V);
+    double z = 0;
+    for (std::size_t c = 0; c < V; ++c) z += p[c] = std::exp((row[c] - mx) / o.temperature);
+    double u = gen.uniform() * z;
+    std::size_t pick = V - 1;
+    for (std::size_t c = 0; c < V; ++c) {
+      if ((u -= p[c]) <= 0) {
+        pick = c;
+        break;
+      }
+    }
+    ids.push_back(static_cast<std::int64_t>(pick));
+    out += lm->decode({static_cast<std::int64_t>(pick)});
+  }
+  std::printf("%s\n", out.c_str());
+  return 0;
+}
+
+int run_eval_command(const EvalOptions& o) {
+  Loaded l = load_trained(o.checkpoint, o.task);
+  const auto& s = l.settings;
+  auto& task = l.task;
+  auto& model = l.model;
+  const std::string task_name = task->name();
+  tasks::ModelOptions mo = model->options();
   const std::size_t L = o.seq_len ? o.seq_len : to_size(s, "seq_len");
   Generator gen(104729 + L);
   const auto m = tasks::evaluate(*task, *model, L, o.sequences, 64, gen);

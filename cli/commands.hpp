@@ -39,6 +39,12 @@ struct EvalOptions {
   std::string checkpoint, task;
   std::size_t seq_len = 0, sequences = 512;
 };
+struct SampleOptions {
+  std::string checkpoint, prime;
+  std::size_t length = 300;
+  double temperature = 0.8;
+  std::uint64_t seed = 1;
+};
 struct GradflowOptions {
   std::string task = "adding";
   std::vector<std::string> models{"rnn", "lstm", "gru"};
@@ -52,5 +58,6 @@ int run_train_command(const CommonOptions& common, const TrainOptions& o);
 int run_eval_command(const EvalOptions& o);
 int run_tasks_command();
 int run_gradflow_command(const GradflowOptions& o);
+int run_sample_command(const SampleOptions& o);
 
 }  // namespace unroll::cli

@@ -57,6 +57,22 @@ int main(int argc, char** argv) {
 
   auto* list = app.add_subcommand("tasks", "list the tasks with their metric");
 
+  SampleOptions sm;
+  auto* sample = app.add_subcommand("sample", "generate text from a charlm checkpoint");
+  sample->add_option("--checkpoint", sm.checkpoint, "checkpoint of `unroll train --task charlm`")
+      ->required();
+  sample->add_option("--length", sm.length, "characters to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  sample
+      ->add_option("--temperature", sm.temperature,
+                   "softmax temperature (lower: more conservative)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3, 100.0));
+  sample->add_option("--prime", sm.prime,
+                     "text to start from (default: the corpus's first character)");
+  sample->add_option("--seed", sm.seed, "random seed")->capture_default_str();
+
   GradflowOptions gf;
   auto* gradflow = app.add_subcommand("gradflow", "||dLoss/dh_t|| against t for each model");
   gradflow->add_option("--task", gf.task, "task name")->capture_default_str();
@@ -90,6 +106,7 @@ int main(int argc, char** argv) {
     if (*train) return run_train_command(common, tr);
     if (*eval) return run_eval_command(ev);
     if (*list) return run_tasks_command();
+    if (*sample) return run_sample_command(sm);
     if (*gradflow) return run_gradflow_command(gf);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "unroll: error: %s\n", e.what());

@@ -47,6 +47,13 @@ if "$unroll" train --task adding --model gru --hidden 8 --steps 30 --seq-len 6 -
 else
   echo "FAIL train/save/eval"; cat "$work/train.out" "$work/eval.out"; failures=$((failures + 1))
 fi
+expect_fail "sample from a non-charlm model" "needs a charlm model" -- sample --checkpoint "$work/m.ckpt"
+if "$unroll" train --task charlm --model gru --hidden 16 --steps 20 --seq-len 16 --save "$work/lm.ckpt" >/dev/null 2>&1 &&
+   out=$("$unroll" sample --checkpoint "$work/lm.ckpt" --length 40 --prime "the ") && [[ ${#out} -ge 44 && $out == "the "* ]]; then
+  echo "ok   charlm sample: $out"
+else
+  echo "FAIL charlm sample"; failures=$((failures + 1))
+fi
 expect_fail "resume with another model" "holds a gru" -- train --task adding --model lstm --steps 40 --resume "$work/m.ckpt"
 
 # compare writes the whole report.
