@@ -7,7 +7,7 @@
 #include "ops/indexing.hpp"
 #include "ops/layer_norm.hpp"
 #include "ops/linalg.hpp"
-#include "ops/shape.hpp"
 #include "ops/losses.hpp"
 #include "ops/reductions.hpp"
+#include "ops/shape.hpp"
 #include "ops/softmax.hpp"

@@ -184,7 +184,8 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
     }
     const std::string curve_svg = "curve_" + task + ".png";
     gp << "set output '" << (fs::path(dir) / curve_svg).string() << "'\n"
-       << "set title '" << task << ": training loss (moving average)'\nset xlabel 'step'\nset ylabel 'loss'\n"
+       << "set title '" << task
+       << ": training loss (moving average)'\nset xlabel 'step'\nset ylabel 'loss'\n"
        << "set logscale y\nplot " << plot.str() << "\nunset logscale y\n";
     charts.push_back(curve_svg);
     // Metric against evaluation length (length generalisation), if several lengths.

@@ -1,7 +1,12 @@
 #pragma once
 // Shared test helpers: deterministic random tensors and one-line gradient checks.
 
+#include <cmath>
+#include <functional>
+#include <string>
+
 #include <catch2/catch.hpp>
+#include <xtensor/xbuilder.hpp>
 
 #include "unroll.hpp"
 
@@ -27,12 +32,51 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+/// x reshaped to s: single-element inner braces ({{1}, {2}}) are ambiguous for xtensor, so
+/// tests build flat and reshape.
+template <class T>
+T shaped(T t, const Shape& s) {
+  t.reshape(s);
+  return t;
+}
+
+/// 0, 1, 2, ... in row-major order: expected values can be read off by hand.
+inline Tensor iota(const Shape& s) {
+  Tensor t = xt::arange<float>(static_cast<float>(numel(s)));
+  t.reshape(s);
+  return t;
+}
+
+/// The message of the ShapeError f throws ("" if it throws none).
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// Whether every element is finite.
+inline bool finite(const Tensor& t) {
+  for (float v : t)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
 }  // namespace unroll::test
 
+/// The expression throws a ShapeError whose message names the op.
+#define CHECK_SHAPE_ERROR(expr, op)               \
+  do {                                            \
+    CHECK_THROWS_AS(expr, unroll::ShapeError);    \
+    CHECK_THROWS_WITH(expr, Catch::Contains(op)); \
+  } while (0)
+
 /// One gradient check: f maps the input Vars to an output Var.
-#define CHECK_GRADIENTS(f, ...)                                                       \
-  do {                                                                                \
-    auto gc_result_ = ::unroll::autograd::gradcheck(f, __VA_ARGS__);                  \
-    INFO(gc_result_.report());                                                        \
-    CHECK(gc_result_.ok);                                                             \
+#define CHECK_GRADIENTS(f, ...)                                      \
+  do {                                                               \
+    auto gc_result_ = ::unroll::autograd::gradcheck(f, __VA_ARGS__); \
+    INFO(gc_result_.report());                                       \
+    CHECK(gc_result_.ok);                                            \
   } while (0)

@@ -5,6 +5,7 @@
 
 using namespace unroll;
 using Catch::Matchers::Contains;
+using unroll::test::finite;
 using unroll::test::max_abs_diff;
 using unroll::test::randn;
 
@@ -16,12 +17,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 Var flat(const Var& x) {
   return ops::reshape(x, {-1});
-}
-
-bool finite(const Tensor& t) {
-  for (float v : t)
-    if (!std::isfinite(v)) return false;
-  return true;
 }
 
 // Output and weights of one sdpa call, flattened into one Var for gradcheck.

@@ -3,28 +3,10 @@
 #include "helpers.hpp"
 
 using namespace unroll;
+using unroll::test::iota;
 using unroll::test::max_abs_diff;
 using unroll::test::randn;
-
-namespace {
-// Single-element inner braces ({{1}, {2}}) are ambiguous for xtensor: build flat, reshape.
-template <class T>
-T shaped(T t, const Shape& s) {
-  t.reshape(s);
-  return t;
-}
-Tensor iota(const Shape& s) {
-  Tensor t = xt::arange<float>(static_cast<float>(numel(s)));
-  t.reshape(s);
-  return t;
-}
-}  // namespace
-
-#define CHECK_SHAPE_ERROR(expr, op)               \
-  do {                                            \
-    CHECK_THROWS_AS(expr, unroll::ShapeError);    \
-    CHECK_THROWS_WITH(expr, Catch::Contains(op)); \
-  } while (0)
+using unroll::test::shaped;
 
 TEST_CASE("index_select picks rows along an axis", "[indexing]") {
   Var x(iota({3, 4}));

@@ -4,6 +4,7 @@
 
 using namespace unroll;
 using Catch::Matchers::Contains;
+using unroll::test::finite;
 using unroll::test::max_abs_diff;
 using unroll::test::randn;
 
@@ -11,12 +12,6 @@ namespace {
 
 const autograd::GradCheckOptions kStep{.eps = 1e-2};
 const autograd::NamedVars kNone;
-
-bool finite(const Tensor& t) {
-  for (float v : t)
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 }  // namespace
 

@@ -4,7 +4,9 @@
 
 using namespace unroll;
 using ops::Reduction;
+using unroll::test::finite;
 using unroll::test::max_abs_diff;
+using unroll::test::message_of;
 using unroll::test::randn;
 using unroll::test::uniform;
 
@@ -15,21 +17,6 @@ namespace {
 // gradients agree with a double-precision reference to 1e-7). A 1e-2 step keeps the noise
 // 10x below the tolerance; the truncation error (~eps^2) stays ~1e-5 for these smooth ops.
 const autograd::GradCheckOptions kStep{.eps = 1e-2};
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool finite(const Tensor& t) {
-  for (float v : t)
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 // -log softmax(z)[t] per row in double: the reference the fused op must match.
 std::vector<double> ce_reference(const Tensor& z, const IndexTensor& t, std::size_t C) {

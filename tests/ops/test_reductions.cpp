@@ -6,6 +6,7 @@
 
 using namespace unroll;
 using unroll::test::max_abs_diff;
+using unroll::test::message_of;
 using unroll::test::randn;
 
 namespace {
@@ -39,15 +40,6 @@ Tensor column(std::initializer_list<float> v) {
 
 bool same(const IndexTensor& a, const IndexTensor& b) {
   return a == b;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -5,30 +5,10 @@
 #include "helpers.hpp"
 
 using namespace unroll;
+using unroll::test::iota;
 using unroll::test::max_abs_diff;
 using unroll::test::randn;
-
-namespace {
-// Single-element inner braces ({{1}, {2}}) are ambiguous for xtensor: build flat, reshape.
-template <class T>
-T shaped(T t, const Shape& s) {
-  t.reshape(s);
-  return t;
-}
-// 0, 1, 2, ... in row-major order: every expected value below is read off by hand.
-Tensor iota(const Shape& s) {
-  Tensor t = xt::arange<float>(static_cast<float>(numel(s)));
-  t.reshape(s);
-  return t;
-}
-}  // namespace
-
-// Both the type and the op's name in the message.
-#define CHECK_SHAPE_ERROR(expr, op)               \
-  do {                                            \
-    CHECK_THROWS_AS(expr, unroll::ShapeError);    \
-    CHECK_THROWS_WITH(expr, Catch::Contains(op)); \
-  } while (0)
+using unroll::test::shaped;
 
 TEST_CASE("reshape: values keep row-major order, -1 is inferred", "[shape]") {
   Var x(iota({2, 3}));

@@ -3,7 +3,9 @@
 #include "helpers.hpp"
 
 using namespace unroll;
+using unroll::test::finite;
 using unroll::test::max_abs_diff;
+using unroll::test::message_of;
 using unroll::test::randn;
 
 namespace {
@@ -13,21 +15,6 @@ namespace {
 // gradients agree with a double-precision reference to 1e-7). A 1e-2 step keeps the noise
 // 10x below the tolerance; the truncation error (~eps^2) stays ~1e-5 for these smooth ops.
 const autograd::GradCheckOptions kStep{.eps = 1e-2};
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool finite(const Tensor& t) {
-  for (float v : t)
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 }  // namespace
 
