@@ -239,6 +239,12 @@ void Tape::push(std::shared_ptr<Node> node) {
   nodes_.push_back(std::move(node));
 }
 
+std::size_t Tape::value_bytes() const {
+  std::size_t n = 0;
+  for (const auto& node : nodes_) n += node->value.size() * sizeof(float);
+  return n;
+}
+
 void Tape::pin(const std::shared_ptr<Node>& leaf) {
   if (leaf->pin_epoch == epoch_) return;
   leaf->pin_epoch = epoch_;

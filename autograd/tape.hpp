@@ -70,6 +70,8 @@ class Tape {
 
   /// Number of recorded ops.
   std::size_t size() const { return nodes_.size(); }
+  /// Bytes of the recorded ops' output values: the activations held for backward.
+  std::size_t value_bytes() const;
   /// Drop every recorded op. Vars still held by the user become constants (no history);
   /// parameters and other leaves keep their values and accumulated gradients.
   void clear();
