@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""unroll against PyTorch on the training workload of benchmarks/bench_train.cpp.
+
+Input 64, batch 32, sequence 64, one layer, a Linear head to 64 classes at every step, mean
+cross-entropy, forward + backward + one Adam step. The two programs alternate `--rounds`
+times in one run (the machine is shared: only ratios measured together mean anything); the
+table shows medians and the ratio unroll / PyTorch.
+
+    /usr/bin/python3 benchmarks/compare_pytorch.py [--bench build/benchmarks/unroll_bench]
+        [--rounds 3] [--threads 1] [--only lstm]
+
+PyTorch comes from Debian's python3-torch; it is optional for everything else in unroll.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+B, T, IN, CLASSES = 32, 64, 64, 64
+NAMES = ["lstm_h64", "lstm_h128", "lstm_h256", "lstm_h512", "gru_h256", "rnn_tanh_h256",
+         "custom_lstm_h256", "transformer_d128"]
+
+
+def torch_models(torch):
+    nn = torch.nn
+
+    class UserLSTM(nn.Module):
+        """An LSTM cell from primitive ops, as a user writes it (input projection hoisted)."""
+
+        def __init__(self, hidden):
+            super().__init__()
+            self.x = nn.Linear(IN, 4 * hidden)
+            self.h = nn.Linear(hidden, 4 * hidden, bias=False)
+            self.hidden = hidden
+
+        def forward(self, seq):
+            h = seq.new_zeros(seq.shape[1], self.hidden)
+            c = torch.zeros_like(h)
+            xp, out = self.x(seq), []
+            for t in range(seq.shape[0]):
+                i, f, g, o = (xp[t] + self.h(h)).chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                out.append(h)
+            return torch.stack(out)
+
+    class Causal(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.proj = nn.Linear(IN, d)
+            self.layer = nn.TransformerEncoderLayer(d, 4, 4 * d, dropout=0.0)
+            self.register_buffer("mask", torch.triu(torch.full((T, T), float("-inf")), 1))
+
+        def forward(self, seq):
+            return self.layer(self.proj(seq), src_mask=self.mask)
+
+    class Recurrent(nn.Module):
+        def __init__(self, core):
+            super().__init__()
+            self.core = core
+
+        def forward(self, seq):
+            return self.core(seq)[0]
+
+    def body(name):
+        kind, size = name.rsplit("_", 1)
+        width = int(size[1:])
+        if kind == "lstm":
+            return Recurrent(nn.LSTM(IN, width)), width
+        if kind == "gru":
+            return Recurrent(nn.GRU(IN, width)), width
+        if kind == "rnn_tanh":
+            return Recurrent(nn.RNN(IN, width)), width
+        if kind == "custom_lstm":
+            return UserLSTM(width), width
+        return Causal(width), width
+
+    return body
+
+
+def torch_tokens_per_second(torch, name, iters):
+    body, width = torch_models(torch)(name)
+    model = torch.nn.Sequential(body, torch.nn.Linear(width, CLASSES))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(T, B, IN), torch.randint(0, CLASSES, (T * B,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x).reshape(T * B, CLASSES), y).backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    return B * T * iters / (time.perf_counter() - start)
+
+
+def unroll_tokens_per_second(bench, pattern, threads):
+    env = dict(os.environ, UNROLL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    out = subprocess.run([bench, f"--benchmark_filter=^train/({pattern})(/|$)", "--benchmark_format=json",
+                          "--benchmark_min_time=1"], env=env, check=True, capture_output=True, text=True)
+    return {b["name"].split("/")[1]: b["tokens_per_second"] for b in json.loads(out.stdout)["benchmarks"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default="build/benchmarks/unroll_bench")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=10, help="PyTorch steps per measurement")
+    ap.add_argument("--only", default="", help="substring of the workloads to run")
+    a = ap.parse_args()
+    if not os.access(a.bench, os.X_OK):
+        sys.exit(f"compare_pytorch: {a.bench} is not an executable; build first (bash scripts/test.sh)")
+    try:
+        import torch
+    except ImportError:
+        sys.exit("compare_pytorch: PyTorch is missing; install it with: apt-get install -y python3-torch")
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    names = [n for n in NAMES if a.only in n]
+    if not names:
+        sys.exit(f"compare_pytorch: no workload matches '{a.only}'; workloads: {', '.join(NAMES)}")
+    ours, theirs = {n: [] for n in names}, {n: [] for n in names}
+    for r in range(a.rounds):
+        for n in names:
+            theirs[n].append(torch_tokens_per_second(torch, n, a.iters))
+        got = unroll_tokens_per_second(a.bench, "|".join(names), a.threads)
+        for n in names:
+            ours[n].append(got[n])
+        print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
+    print(f"torch {torch.__version__}, {a.threads} thread(s), {a.rounds} alternating rounds, medians")
+    print(f"| {'benchmark':24s} | {'unroll tok/s':>12s} | {'PyTorch tok/s':>13s} | {'ratio':>5s} |")
+    print(f"| {'-' * 24} | {'-' * 12} | {'-' * 13} | {'-' * 5} |")
+    for n in names:
+        u, p = statistics.median(ours[n]), statistics.median(theirs[n])
+        print(f"| {'train/' + n:24s} | {u:12.0f} | {p:13.0f} | {u / p:5.2f} |")
+
+
+if __name__ == "__main__":
+    main()
