@@ -182,12 +182,12 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
       plot << (plot.tellp() ? ", " : "") << "'" << (data_dir / file).string()
            << "' using 1:2 with lines lw 2 title '" << r->model << "'";
     }
-    const std::string curve_svg = "curve_" + task + ".png";
-    gp << "set output '" << (fs::path(dir) / curve_svg).string() << "'\n"
+    const std::string curve_png = "curve_" + task + ".png";
+    gp << "set output '" << (fs::path(dir) / curve_png).string() << "'\n"
        << "set title '" << task
        << ": training loss (moving average)'\nset xlabel 'step'\nset ylabel 'loss'\n"
        << "set logscale y\nplot " << plot.str() << "\nunset logscale y\n";
-    charts.push_back(curve_svg);
+    charts.push_back(curve_png);
     // Metric against evaluation length (length generalisation), if several lengths.
     if (runs[0]->eval.size() > 1) {
       std::ostringstream lp;
@@ -202,12 +202,12 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<R
       }
       lp << ", '" << (data_dir / ("length_" + task + "_" + runs[0]->model + ".dat")).string()
          << "' using 1:3 with lines dt 2 lc 'gray' title 'baseline'";
-      const std::string len_svg = "length_" + task + ".png";
-      gp << "set output '" << (fs::path(dir) / len_svg).string() << "'\n"
+      const std::string len_png = "length_" + task + ".png";
+      gp << "set output '" << (fs::path(dir) / len_png).string() << "'\n"
          << "set title '" << task << ": " << runs[0]->metric << " by sequence length'\n"
          << "set xlabel 'evaluation length'\nset ylabel '" << runs[0]->metric << "'\nplot "
          << lp.str() << "\n";
-      charts.push_back(len_svg);
+      charts.push_back(len_png);
     }
   }
   if (!flows.empty()) {

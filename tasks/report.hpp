@@ -25,7 +25,7 @@ std::string format_gradflow(const std::vector<GradFlow>& flows, std::size_t rows
 /// results.json and results.csv.
 void write_results(const std::string& dir, const std::vector<RunResult>& results,
                    const std::map<std::string, std::string>& settings);
-/// Learning curves per task, metric against length, and (if given) gradient flow, as SVG
+/// Learning curves per task, metric against length, and (if given) gradient flow, as PNG
 /// via gnuplot. Returns the chart file names written (empty if gnuplot is missing).
 std::vector<std::string> write_plots(const std::string& dir, const std::vector<RunResult>& results,
                                      const std::vector<GradFlow>& flows = {});
