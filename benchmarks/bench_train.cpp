@@ -14,7 +14,7 @@
 namespace {
 
 using namespace unroll;
-constexpr std::size_t kB = 32, kT = 64, kIn = 64, kClasses = 64;
+constexpr std::size_t kB = 32, kIn = 64, kClasses = 64;
 
 // An LSTM cell as a user writes it outside the library, from primitive ops; it declares its
 // input weights, so the unroller hoists the input projection as it does for the built-in.
@@ -104,7 +104,7 @@ Model make(const std::string& name, Generator& gen) {
   return recurrent(name.substr(0, cut), std::stoul(name.substr(cut + 2)), gen);
 }
 
-void train_step(benchmark::State& state, const std::string& name) {
+void train_step(benchmark::State& state, const std::string& name, std::size_t kT = 64) {
   Generator gen(0);
   Model m = make(name, gen);
   const Tensor x = gen.normal_tensor({kT, kB, kIn});
@@ -130,6 +130,7 @@ void train_step(benchmark::State& state, const std::string& name) {
 }
 
 void infer_step(benchmark::State& state, const std::string& name) {
+  const std::size_t kT = 64;
   Generator gen(0);
   Model m = make(name, gen);
   for (auto& p : m.parts) p->eval();
@@ -153,7 +154,50 @@ const bool registered = [] {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
+  // Sequence-length scaling: time and activation memory per token as T grows (attention is
+  // quadratic in T, recurrence linear).
+  for (const char* name : {"lstm_h256", "transformer_d128"})
+    for (std::size_t T : {64, 256, 1024}) {
+      const std::string n = name;
+      benchmark::RegisterBenchmark(("scale/" + n + "/T" + std::to_string(T)).c_str(),
+                                   [n, T](benchmark::State& s) { train_step(s, n, T); })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
   return true;
 }();
+
+// One step of a cell on a batch, forward and backward: the per-step cost the unroller pays.
+void cell_step(benchmark::State& state, const std::string& kind) {
+  Generator gen(0);
+  const std::size_t H = 256;
+  std::shared_ptr<nn::RecurrentCell> cell;
+  if (kind == "lstm") cell = std::make_shared<nn::LSTMCell>(kIn, H, true, gen);
+  if (kind == "gru") cell = std::make_shared<nn::GRUCell>(kIn, H, true, gen);
+  if (kind == "rnn_tanh")
+    cell = std::make_shared<nn::RNNCell>(kIn, H, true, nn::Nonlinearity::Tanh, gen);
+  if (kind == "custom_lstm") cell = std::make_shared<UserLSTMCell>(kIn, H, gen);
+  const Var x(gen.normal_tensor({kB, kIn}));
+  autograd::Tape tape;
+  autograd::TapeScope scope(tape);
+  for (auto _ : state) {
+    nn::State s = cell->forward(x, cell->initial_state(kB));
+    ops::sum(s[0]).backward();
+    tape.clear();
+  }
+  cell->zero_grad();
+}
+BENCHMARK_CAPTURE(cell_step, lstm_h256, std::string("lstm"))
+    ->Name("cell/lstm_h256")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(cell_step, gru_h256, std::string("gru"))
+    ->Name("cell/gru_h256")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(cell_step, rnn_tanh_h256, std::string("rnn_tanh"))
+    ->Name("cell/rnn_tanh_h256")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(cell_step, custom_lstm_h256, std::string("custom_lstm"))
+    ->Name("cell/custom_lstm_h256")
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
