@@ -25,8 +25,11 @@ namespace unroll::autograd {
 /// The input values of a custom op's forward, by reference (no copies).
 class TensorList {
  public:
+  /// Wraps pointers to the input values (not owned).
   explicit TensorList(std::vector<const Tensor*> items) : items_(std::move(items)) {}
+  /// Input value i (bounds-checked).
   const Tensor& operator[](std::size_t i) const { return *items_.at(i); }
+  /// Number of inputs.
   std::size_t size() const { return items_.size(); }
 
  private:
@@ -39,13 +42,18 @@ using GradList = std::vector<std::optional<Tensor>>;
 /// What forward keeps for backward, and which inputs want gradients.
 class FunctionContext {
  public:
+  /// Keeps `tensors` for backward (replaces any saved before).
   void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
+  /// Saved tensor i (bounds-checked).
   const Tensor& saved(std::size_t i) const { return saved_.at(i); }
+  /// Number of saved tensors.
   std::size_t num_saved() const { return saved_.size(); }
+  /// Whether input i requires a gradient.
   bool needs_input_grad(std::size_t i) const { return needs_.at(i); }
   /// Free-form scalars forward may stash (an exponent, a slope, ...).
   std::vector<double> scalars;
 
+  /// Per input: requires_grad (internal, filled by apply()).
   std::vector<bool> needs_;  // filled by apply()
 
  private:
@@ -60,6 +68,7 @@ void dispatch_custom_grads(const char* name, const Node& self, GradSink& sink, G
 /// optionally `static constexpr const char* name`.
 template <class Derived>
 struct Function {
+  /// Runs Derived::forward on `inputs` and records Derived::backward on the current tape.
   static Var apply(const std::vector<Var>& inputs) {
     auto ctx = std::make_shared<FunctionContext>();
     std::vector<const Tensor*> values;

@@ -11,6 +11,7 @@
 
 namespace unroll::autograd {
 
+/// Step size, tolerances and seed of gradcheck().
 struct GradCheckOptions {
   double eps = 1e-2;   ///< step h: Richardson-extrapolated central differences at h and h/2
   double atol = 1e-4;  ///< an element passes when |analytic - numeric| <= atol + rtol*|numeric|
@@ -18,12 +19,21 @@ struct GradCheckOptions {
   std::uint64_t seed = 20261125;  ///< for the random upstream gradient
 };
 
+/// Outcome of gradcheck(): pass/fail and the worst element found.
 struct GradCheckResult {
+  /// Every element within tolerance.
   bool ok = true;
   std::string where;               ///< "input 1" or "parameter weight_hh"
   Shape shape;                     ///< shape of that tensor
   std::vector<std::size_t> index;  ///< worst element's multi-index
+  /// Worst element's backward() gradient.
   double analytic = 0, numeric = 0, error = 0, tolerance = 0;
+  /// \var numeric
+  /// Worst element's finite-difference gradient.
+  /// \var error
+  /// |analytic - numeric| of that element.
+  /// \var tolerance
+  /// atol + rtol*|numeric| for that element.
   std::size_t checked = 0;  ///< number of elements compared
   /// One line: pass/fail, the worst element with its index, analytic and numeric values.
   std::string report() const;

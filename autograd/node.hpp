@@ -26,11 +26,15 @@ inline Tensor no_buffer() {
   return Tensor(Tensor::shape_type{0});
 }
 
+/// One value in the graph: a leaf or a recorded op output, with its gradient and backward.
 struct Node {
+  /// The forward value.
   Tensor value = no_buffer();
   Tensor grad = no_buffer();  ///< dL/d value, meaningful only when has_grad
+  /// `grad` holds a gradient.
   bool has_grad = false;
   bool pending = false;  ///< gradient arrived in the running backward walk, not yet passed on
+  /// Gradients flow to this node.
   bool requires_grad = false;
   bool retain_grad = false;      ///< keep `grad` of a non-leaf after backward passes it
   const char* op = "leaf";       ///< static string: the op that produced this node
@@ -39,6 +43,7 @@ struct Node {
   xt::svector<Node*, 3> inputs;  ///< empty for leaves
   BackwardFn backward;           ///< empty for leaves
 
+  /// True for inputs and parameters (no backward function).
   bool is_leaf() const { return !backward; }
   /// Input shapes joined for messages: "[2, 3], [3]".
   std::string input_shapes() const;

@@ -13,7 +13,9 @@ namespace unroll {
 /// A seeded pseudo-random generator (64-bit Mersenne Twister) with tensor fill helpers.
 class Generator {
  public:
+  /// A generator seeded with `seed` (default: the mt19937_64 default seed).
   explicit Generator(std::uint64_t seed = 5489u) : engine_(seed) {}
+  /// Reseeds the engine with `s`.
   void seed(std::uint64_t s) { engine_.seed(s); }
   /// Uniform in [lo, hi).
   float uniform(float lo = 0.0f, float hi = 1.0f);
@@ -27,7 +29,9 @@ class Generator {
   Tensor normal_tensor(const Shape& s, float mean = 0.0f, float stddev = 1.0f);
   /// The engine's full state as text, and back (checkpoints).
   std::string state() const;
+  /// Restores a state() string.
   void set_state(const std::string& s);
+  /// The underlying engine, for std distributions.
   std::mt19937_64& engine() { return engine_; }
 
  private:

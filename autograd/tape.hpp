@@ -26,6 +26,7 @@ class Tape;
 /// the input's shape, so ops never do either themselves.
 class GradSink {
  public:
+  /// A sink for the inputs of `self`, the node being differentiated.
   explicit GradSink(const Node& self) : self_(self) {}
   /// Whether input i wants a gradient (skip the work when it does not).
   bool needs(std::size_t i) const { return self_.inputs[i]->requires_grad; }
@@ -82,6 +83,7 @@ class Tape {
   void pin(const std::shared_ptr<Node>& leaf);
   /// Reverse walk from `root`, whose gradient has been seeded.
   void run_backward(Node& root);
+  /// Whether `n` was recorded on this tape (leaves are not).
   bool owns(const Node& n) const {
     return n.tape_pos < nodes_.size() && nodes_[n.tape_pos].get() == &n;
   }
@@ -120,6 +122,7 @@ Tape& current_tape();
 /// Makes `tape` the current tape for this thread until the scope ends.
 class TapeScope {
  public:
+  /// Makes `tape` current; the destructor restores the previous one.
   explicit TapeScope(Tape& tape);
   ~TapeScope();
   TapeScope(const TapeScope&) = delete;
@@ -150,6 +153,7 @@ bool anomaly_mode();
 /// Turns anomaly mode on (or off) for a scope.
 class AnomalyGuard {
  public:
+  /// Sets anomaly mode to `on`; the destructor restores the previous mode.
   explicit AnomalyGuard(bool on = true);
   ~AnomalyGuard();
   AnomalyGuard(const AnomalyGuard&) = delete;

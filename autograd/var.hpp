@@ -15,24 +15,33 @@ class Var {
   Var() = default;
   /// A leaf holding `value`; `requires_grad` makes backward() accumulate into grad().
   explicit Var(Tensor value, bool requires_grad = false);
+  /// A handle to an existing node (used by ops).
   explicit Var(std::shared_ptr<autograd::Node> node) : node_(std::move(node)) {}
 
   /// A leaf that requires grad: the form parameters take.
   static Var parameter(Tensor value) { return Var(std::move(value), true); }
 
+  /// False for a default-constructed Var.
   bool defined() const { return node_ != nullptr; }
+  /// The forward value.
   const Tensor& value() const;
   /// Mutable access to a leaf's value (optimizers, loaders). Throws for op outputs,
   /// whose values the recorded backward functions depend on.
   Tensor& mutable_value();
+  /// The value's shape.
   Shape shape() const;
+  /// Rank of the value.
   std::size_t ndim() const;
+  /// Extent of `axis`.
   std::size_t dim(std::size_t axis) const;
+  /// Number of elements.
   std::size_t size() const;
   /// The single value of a one-element tensor.
   float item() const;
 
+  /// Whether gradients flow to this value.
   bool requires_grad() const;
+  /// Whether a gradient has arrived.
   bool has_grad() const;
   /// dL/d this; zeros of the value's shape if no gradient has arrived yet.
   const Tensor& grad() const;
@@ -48,7 +57,9 @@ class Var {
   /// backward() from this value with upstream gradient `seed` (same shape as the value).
   void backward(const Tensor& seed) const;
 
+  /// The underlying node (nullptr if undefined).
   autograd::Node* node() const { return node_.get(); }
+  /// The owning pointer to the node.
   const std::shared_ptr<autograd::Node>& node_ptr() const { return node_; }
 
  private:

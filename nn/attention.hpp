@@ -20,11 +20,16 @@ namespace unroll::nn {
 class AttentionMask {
  public:
   AttentionMask() = default;
+  /// A boolean mask: true = may not attend (-inf added to the score).
   AttentionMask(
       BoolTensor mask);  // NOLINT(google-explicit-constructor): mask arguments read better
+  /// An additive float mask, added to the scores as is.
   AttentionMask(Tensor additive);  // NOLINT(google-explicit-constructor)
+  /// Whether a mask is set (false for the default "no mask").
   bool defined() const { return kind_ != Kind::None; }
+  /// Whether the mask is boolean (else additive float).
   bool is_bool() const { return kind_ == Kind::Bool; }
+  /// The mask's shape.
   Shape shape() const;
   /// The mask as an additive bias: 0 / -inf for a boolean mask, the values for a float one.
   Tensor additive() const;
@@ -49,6 +54,7 @@ struct AttentionOptions {
   bool causal = false;
   /// Dropout probability on the attention weights, applied only when `training`.
   float dropout = 0.0f;
+  /// Whether dropout is active (train mode).
   bool training = false;
   Generator* generator = nullptr;  ///< for dropout; nullptr = default_generator()
   /// Score scale; default 1 / sqrt(d).
@@ -74,7 +80,9 @@ AttentionResult scaled_dot_product_attention(const Var& q, const Var& k, const V
 /// Keys and values of one attention layer for the positions decoded so far, for
 /// step-by-step causal decoding. keys [B, H, t, d], values [B, H, t, d] (undefined at t = 0).
 struct KVCacheLayer {
-  Var keys, values;
+  /// Cached keys [B, H, t, d] and values [B, H, t, dv]; undefined before the first step.
+  Var keys, values;  ///< values [B, H, t, dv]
+  /// Number of cached positions t (0 when empty).
   std::size_t length() const { return keys.defined() ? keys.dim(2) : 0; }
 };
 
@@ -83,11 +91,13 @@ struct KVCacheLayer {
 /// (zeros), `out_proj.weight` [E, E] (Linear's init), `out_proj.bias` [E] (zeros).
 class MultiheadAttention : public Module {
  public:
+  /// Result of forward(): the attention output and, if requested, the weights.
   struct Output {
     Var output;   ///< [T, B, E] ([B, T, E] with batch_first)
     Var weights;  ///< [B, T, S] averaged over heads, or [B, H, T, S]; undefined unless need_weights
   };
 
+  /// E split into num_heads heads (E a multiple of num_heads); dropout on attention weights.
   MultiheadAttention(std::size_t embed_dim, std::size_t num_heads, float dropout = 0.0f,
                      bool bias = true, bool batch_first = false,
                      Generator& gen = default_generator());
@@ -106,11 +116,16 @@ class MultiheadAttention : public Module {
   /// of a causal forward over the whole sequence.
   Var step(const Var& x, KVCacheLayer& cache);
 
+  /// Model width E.
   std::size_t embed_dim() const { return embed_dim_; }
+  /// Number of attention heads H.
   std::size_t num_heads() const { return num_heads_; }
+  /// Whether inputs and outputs are [B, T, E] rather than [T, B, E].
   bool batch_first() const { return batch_first_; }
 
+  /// Packed q|k|v projection weight [3E, E] and bias [3E].
   Var in_proj_weight, in_proj_bias;  ///< in_proj_bias undefined when bias = false
+  /// Output projection E -> E.
   std::shared_ptr<Linear> out_proj;
 
  private:

@@ -9,6 +9,7 @@
 
 namespace unroll::nn {
 
+/// Activation of RNNCell / RNN: tanh or relu.
 enum class Nonlinearity { Tanh, Relu };
 /// "tanh" / "relu" -> Nonlinearity; anything else throws naming the value.
 Nonlinearity parse_nonlinearity(const std::string& s);
@@ -20,20 +21,29 @@ class BuiltinCell : public RecurrentCell {
  public:
   std::size_t input_size() const override { return in_; }
   std::size_t hidden_size() const override { return hidden_; }
-  Var weight_ih, weight_hh, bias_ih, bias_hh;
+  Var weight_ih;  ///< input-to-hidden weights [G*H, in]
+  Var weight_hh;  ///< hidden-to-hidden weights [G*H, H]
+  Var bias_ih;    ///< input bias [G*H]; undefined with bias = false
+  Var bias_hh;    ///< hidden bias [G*H]; undefined with bias = false
 
  protected:
+  /// Creates the parameters for `gates` gates; `name` is for messages. ShapeError on zero sizes.
   BuiltinCell(const char* name, std::size_t gates, std::size_t input_size, std::size_t hidden_size,
               bool bias, Generator& gen);
+  /// `count` zero tensors [batch, hidden].
   State zero_state(std::size_t batch, std::size_t count) const;
+  /// Throws ShapeError unless `s` holds `count` tensors [B, hidden].
   void check_state(const State& s, std::size_t count) const;
+  /// Cell name for error messages ("RNNCell", ...).
   const char* name_;
-  std::size_t in_, hidden_;
+  /// input_size and hidden_size.
+  std::size_t in_, hidden_;  ///< hidden_size H
 };
 
 /// h' = act(W_ih x + b_ih + W_hh h + b_hh).  x [B, in], h [B, H].
 class RNNCell : public BuiltinCell {
  public:
+  /// Elman cell with the given nonlinearity (tanh or relu).
   RNNCell(std::size_t input_size, std::size_t hidden_size, bool bias = true,
           Nonlinearity nonlinearity = Nonlinearity::Tanh, Generator& gen = default_generator());
   State initial_state(std::size_t batch) const override { return zero_state(batch, 1); }
@@ -47,6 +57,7 @@ class RNNCell : public BuiltinCell {
 /// x [B, in], h, c [B, H]; weight_ih [4H, in], weight_hh [4H, H].
 class LSTMCell : public BuiltinCell {
  public:
+  /// LSTM cell with 4 gates (weight_ih [4H, in]).
   LSTMCell(std::size_t input_size, std::size_t hidden_size, bool bias = true,
            Generator& gen = default_generator());
   State initial_state(std::size_t batch) const override { return zero_state(batch, 2); }
@@ -57,6 +68,7 @@ class LSTMCell : public BuiltinCell {
 /// h' = (1-z)*n + z*h, with x_* = W_i* x + b_i*.  weight_ih [3H, in], weight_hh [3H, H].
 class GRUCell : public BuiltinCell {
  public:
+  /// GRU cell with 3 gates (weight_ih [3H, in]).
   GRUCell(std::size_t input_size, std::size_t hidden_size, bool bias = true,
           Generator& gen = default_generator());
   State initial_state(std::size_t batch) const override { return zero_state(batch, 1); }

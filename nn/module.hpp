@@ -12,6 +12,7 @@
 
 namespace unroll::nn {
 
+/// (dotted name, parameter) pairs, as returned by Module::named_parameters().
 using NamedParameters = std::vector<std::pair<std::string, Var>>;
 
 /// Base of every layer. Parameters are leaf Vars; handles returned by register_parameter
@@ -35,7 +36,9 @@ class Module {
 
   /// Train mode (dropout active) or eval mode, recursively.
   virtual void train(bool on = true);
+  /// Eval mode (dropout off), recursively: train(false).
   void eval() { train(false); }
+  /// Whether the module is in train mode (the default).
   bool is_training() const { return training_; }
   /// Forget every parameter's gradient.
   void zero_grad();

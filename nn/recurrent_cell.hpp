@@ -27,6 +27,7 @@ class RecurrentCell : public Module {
   /// The per-step output of a state (default: its first tensor, h).
   virtual Var output(const State& state) const { return state.at(0); }
 
+  /// Whether the cell declared an input projection (step() then gets projected input).
   bool has_input_projection() const { return proj_weight_.defined(); }
   /// x [..., input_size] -> [..., P] through the declared projection (identity if none).
   Var project_input(const Var& x) const;

@@ -22,6 +22,7 @@ namespace unroll::nn {
 /// what was expected. Also thrown by the accessors for a missing name or the wrong kind.
 class FormatError : public std::runtime_error {
  public:
+  /// Error with the message `what`.
   explicit FormatError(const std::string& what) : std::runtime_error(what) {}
 };
 

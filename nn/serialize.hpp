@@ -17,6 +17,7 @@ struct LoadReport {
   std::vector<std::string> unexpected;  ///< tensors in the file the module does not have
   std::vector<std::string> mismatched;  ///< "name: file [a, b] vs module [c, d]" (or dtype)
   std::vector<std::string> loaded;      ///< parameters that were set
+  /// True when nothing was missing, unexpected or mismatched.
   bool clean() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   /// Every problem, one per line.
   std::string describe() const;
@@ -25,8 +26,10 @@ struct LoadReport {
 /// A strict load found missing, unexpected or wrongly shaped tensors (all listed).
 class StateDictError : public std::runtime_error {
  public:
+  /// Error with message `what` and the report listing every problem.
   StateDictError(const std::string& what, LoadReport r)
       : std::runtime_error(what), report(std::move(r)) {}
+  /// Every missing, unexpected and mismatched tensor.
   LoadReport report;
 };
 

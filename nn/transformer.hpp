@@ -22,21 +22,31 @@ FeedForwardActivation parse_feedforward_activation(const std::string& name);
 
 /// One key/value cache per encoder layer, for step-by-step causal decoding.
 struct KVCache {
+  /// One cache per encoder layer, in layer order.
   std::vector<KVCacheLayer> layers;
   /// Positions consumed so far (the position of the next step).
   std::size_t length() const { return layers.empty() ? 0 : layers[0].length(); }
+  /// Empties the cache (next step is position 0).
   void clear() { layers.clear(); }
 };
 
 /// Options of TransformerEncoderLayer, PyTorch's keyword arguments and defaults.
 struct TransformerEncoderLayerOptions {
+  /// Model width (embedding size E).
   std::size_t d_model = 0;
+  /// Number of attention heads (must divide d_model).
   std::size_t nhead = 0;
+  /// Hidden width of the feed-forward block.
   std::size_t dim_feedforward = 2048;
+  /// Dropout probability (attention weights, residual branches, feed-forward), train mode only.
   float dropout = 0.1f;
+  /// Feed-forward nonlinearity.
   FeedForwardActivation activation = FeedForwardActivation::ReLU;
+  /// Epsilon of the LayerNorms.
   float layer_norm_eps = 1e-5f;
+  /// input/output [B, T, d_model] instead of [T, B, d_model].
   bool batch_first = false;
+  /// Pre-norm (true) or post-norm (false) residual blocks.
   bool norm_first = false;
   /// false: no bias in the Linear layers, attention projections and LayerNorms (PyTorch 2.1).
   bool bias = true;
@@ -49,12 +59,14 @@ struct TransformerEncoderLayerOptions {
 /// `self_attn.*`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`.
 class TransformerEncoderLayer : public Module {
  public:
+  /// Same as the options constructor, with PyTorch's positional arguments.
   TransformerEncoderLayer(std::size_t d_model, std::size_t nhead,
                           std::size_t dim_feedforward = 2048, float dropout = 0.1f,
                           FeedForwardActivation activation = FeedForwardActivation::ReLU,
                           float layer_norm_eps = 1e-5f, bool batch_first = false,
                           bool norm_first = false, bool bias = true,
                           Generator& gen = default_generator());
+  /// Layer with the given options.
   explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& options,
                                    Generator& gen = default_generator());
 
@@ -65,11 +77,15 @@ class TransformerEncoderLayer : public Module {
   /// One position of a causal forward: x [B, d_model] -> [B, d_model], appending to `cache`.
   Var step(const Var& x, KVCacheLayer& cache);
 
+  /// The options given at construction.
   const TransformerEncoderLayerOptions& options() const { return options_; }
 
+  /// Multi-head self-attention (parameters `self_attn.*`).
   std::shared_ptr<MultiheadAttention> self_attn;
-  std::shared_ptr<Linear> linear1, linear2;
-  std::shared_ptr<LayerNorm> norm1, norm2;
+  /// Feed-forward d_model -> dim_feedforward (linear1) -> d_model (linear2).
+  std::shared_ptr<Linear> linear1, linear2;  ///< linear2: dim_feedforward -> d_model
+  /// LayerNorms of the attention and feed-forward blocks.
+  std::shared_ptr<LayerNorm> norm1, norm2;  ///< norm2: of the feed-forward block
 
  private:
   Var feed_forward(const Var& x);
@@ -84,6 +100,7 @@ class TransformerEncoderLayer : public Module {
 /// `norm.*` (PyTorch's names).
 class TransformerEncoder : public Module {
  public:
+  /// Makes one encoder layer.
   using LayerFactory = std::function<std::shared_ptr<TransformerEncoderLayer>()>;
   /// Layers from a factory (called num_layers times: each layer gets its own initial values).
   TransformerEncoder(const LayerFactory& make_layer, std::size_t num_layers,
@@ -98,6 +115,7 @@ class TransformerEncoder : public Module {
   /// One position of a causal forward: x [B, d] -> [B, d]; `cache` gets one entry per layer.
   Var step(const Var& x, KVCache& cache);
 
+  /// The encoder layers, applied in order.
   std::vector<std::shared_ptr<TransformerEncoderLayer>> layers;
   std::shared_ptr<LayerNorm> norm;  ///< nullptr without a final norm
 };

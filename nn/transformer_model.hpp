@@ -13,20 +13,28 @@ namespace unroll::nn {
 /// How TransformerSequenceModel adds positions.
 enum class PositionKind { None, Sinusoidal, Learned };
 
+/// Options of TransformerSequenceModel.
 struct TransformerSequenceModelOptions {
   std::size_t input_size = 0;   ///< features per step of float input (0: no input projection)
   std::size_t vocab_size = 0;   ///< token ids in [0, vocab_size) (0: no embedding)
   std::size_t output_size = 0;  ///< features of each per-step output
+  /// Model width.
   std::size_t d_model = 64;
+  /// Number of attention heads (must divide d_model).
   std::size_t nhead = 4;
+  /// Number of encoder layers.
   std::size_t num_layers = 2;
+  /// Hidden width of each feed-forward block.
   std::size_t dim_feedforward = 256;
+  /// Dropout probability, train mode only.
   float dropout = 0.1f;
+  /// Feed-forward nonlinearity.
   FeedForwardActivation activation = FeedForwardActivation::GELU;
   /// Pre-norm layers (stable without warm-up) followed by a final LayerNorm `encoder.norm`.
   bool norm_first = true;
   /// Causal self-attention: output t depends on inputs 0..t only (needed for step()).
   bool causal = true;
+  /// How positions are added.
   PositionKind positions = PositionKind::Sinusoidal;
   std::size_t max_len = 1024;  ///< longest sequence (positions table size)
 };
@@ -37,6 +45,7 @@ struct TransformerSequenceModelOptions {
 /// `encoder.norm.*` (pre-norm), `head.*` (Linear d_model -> output_size).
 class TransformerSequenceModel : public Module {
  public:
+  /// Builds the model from `options`.
   explicit TransformerSequenceModel(const TransformerSequenceModelOptions& options,
                                     Generator& gen = default_generator());
 
@@ -51,12 +60,15 @@ class TransformerSequenceModel : public Module {
   /// The same for token ids [B].
   Var step(const IndexTensor& ids_t, KVCache& cache);
 
+  /// The options given at construction.
   const TransformerSequenceModelOptions& options() const { return options_; }
 
   std::shared_ptr<Linear> input_proj;       ///< nullptr without input_size
   std::shared_ptr<Embedding> embedding;     ///< nullptr without vocab_size
   std::shared_ptr<PositionalEncoding> pos;  ///< nullptr with PositionKind::None
+  /// The encoder stack.
   std::shared_ptr<TransformerEncoder> encoder;
+  /// Output head d_model -> output_size.
   std::shared_ptr<Linear> head;
 
  private:

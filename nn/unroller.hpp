@@ -9,6 +9,7 @@
 
 namespace unroll::nn {
 
+/// Options of unroll().
 struct UnrollOptions {
   bool batch_first =
       false;  ///< input/output [batch, time, features] instead of [time, batch, features]
@@ -20,6 +21,7 @@ struct UnrollOptions {
   bool track_state_grads = false;
 };
 
+/// Result of unroll().
 struct UnrollResult {
   Var outputs;        ///< [T, B, H] ([B, T, H] with batch_first); output[t] belongs to input t
   State final_state;  ///< state after the last valid step of each sequence

@@ -43,7 +43,12 @@ namespace detail {
 std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
 /// A shape viewed as [outer, n, inner] around one axis.
 struct AxisView {
+  /// Product of the extents before the axis.
   std::size_t outer = 1, n = 1, inner = 1;
+  /// \var inner
+  /// Product of the extents after the axis.
+  /// \var n
+  /// Extent of the axis.
 };
 AxisView axis_view(const Shape& shape, std::size_t axis);
 /// `shape` without `axis` (or with it set to 1 when keepdims).

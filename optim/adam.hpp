@@ -8,17 +8,25 @@ namespace unroll::optim {
 
 /// Adam hyper-parameters (PyTorch names and defaults; betas = (beta1, beta2)).
 struct AdamOptions {
+  /// Learning rate.
   double lr = 1e-3;
+  /// Decay rate of the first-moment average m (β1).
   double beta1 = 0.9;
+  /// Decay rate of the second-moment average v (β2).
   double beta2 = 0.999;
+  /// Added to the denominator for numerical stability.
   double eps = 1e-8;
+  /// Weight-decay coefficient (L2 on the gradient for Adam, decoupled for AdamW).
   double weight_decay = 0.0;
+  /// Use the running maximum of v (AMSGrad).
   bool amsgrad = false;
+  /// Ascend instead of descend (use -grad).
   bool maximize = false;
   /// std::invalid_argument naming the option and value: lr, eps or weight_decay < 0,
   /// beta1 or beta2 outside [0, 1).
   void validate(const std::string& who) const;
   template <class Self, class F>
+  /// Calls f(name, field) for each field of `o`, by PyTorch name.
   static void visit(Self& o, F&& f) {
     f("lr", o.lr), f("beta1", o.beta1), f("beta2", o.beta2), f("eps", o.eps);
     f("weight_decay", o.weight_decay), f("amsgrad", o.amsgrad), f("maximize", o.maximize);
@@ -35,8 +43,11 @@ struct AdamWOptions : AdamOptions {
 /// State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (AMSGrad) and the step count.
 class Adam : public OptimizerWith<AdamOptions> {
  public:
+  /// The hyper-parameter struct of this optimizer.
   using Options = AdamOptions;
+  /// One group of `params` with `options`; std::invalid_argument if they are invalid.
   Adam(std::vector<Var> params, Options options);
+  /// Several groups, each with its own options; std::invalid_argument if invalid.
   explicit Adam(std::vector<Group> groups);
   std::string name() const override { return "Adam"; }
 
@@ -50,8 +61,11 @@ class Adam : public OptimizerWith<AdamOptions> {
 /// the raw gradient (Loshchilov & Hutter).
 class AdamW : public OptimizerWith<AdamWOptions> {
  public:
+  /// The hyper-parameter struct of this optimizer.
   using Options = AdamWOptions;
+  /// One group of `params` with `options`; std::invalid_argument if they are invalid.
   AdamW(std::vector<Var> params, Options options);
+  /// Several groups, each with its own options; std::invalid_argument if invalid.
   explicit AdamW(std::vector<Group> groups);
   std::string name() const override { return "AdamW"; }
 

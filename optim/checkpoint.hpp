@@ -24,16 +24,21 @@ namespace unroll::optim {
 /// names the file and lists every problem, one per line (also in `problems`).
 class CheckpointError : public std::runtime_error {
  public:
+  /// Builds the error from its message `what` and the list of `problems`.
   CheckpointError(const std::string& what, std::vector<std::string> problems)
       : std::runtime_error(what), problems(std::move(problems)) {}
+  /// Every problem found, one entry each.
   std::vector<std::string> problems;
 };
 
 /// The live objects a checkpoint saves from and loads into. Only `model` is required;
 /// a null optimizer/schedule is neither saved nor loaded.
 struct TrainingState {
+  /// Model whose parameters are saved/loaded (required).
   nn::Module* model = nullptr;
+  /// Optimizer whose state is saved/loaded, or null.
   Optimizer* optimizer = nullptr;
+  /// Schedule whose state is saved/loaded, or null.
   LRSchedule* schedule = nullptr;
   /// Generators by name, e.g. {{"default", &default_generator()}, {"data", &data_gen}}.
   std::map<std::string, Generator*> generators;

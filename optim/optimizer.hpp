@@ -28,8 +28,10 @@ using Metadata = std::map<std::string, std::string>;
 /// message lists every problem (one per line) and `problems` holds them.
 class StateError : public std::runtime_error {
  public:
+  /// Builds the error from its message `what` and the list of `problems`.
   StateError(const std::string& what, std::vector<std::string> problems)
       : std::runtime_error(what), problems(std::move(problems)) {}
+  /// Every problem found, one entry each.
   std::vector<std::string> problems;
 };
 
@@ -37,7 +39,9 @@ class StateError : public std::runtime_error {
 /// Typical use: weights with weight decay, biases and norm gains without.
 template <class Options>
 struct ParamGroup {
+  /// The parameters of this group.
   std::vector<Var> params;
+  /// Hyper-parameters shared by every parameter of the group.
   Options options;
 };
 
@@ -56,8 +60,11 @@ class Optimizer {
  public:
   /// A parameter's state: `buffers[k]` holds slot k of buffer_names() when present.
   struct ParamState {
+    /// Whether the state exists (stepped, loaded, or created eagerly as Adagrad's).
     bool initialized = false;
+    /// Number of updates applied so far (PyTorch's `step`).
     std::int64_t step = 0;
+    /// Buffer tensors by slot; empty optional when the slot is unused.
     std::vector<std::optional<Tensor>> buffers;
   };
 
@@ -74,14 +81,17 @@ class Optimizer {
   /// parameter the next backward does not reach is skipped by the next step.
   void zero_grad();
 
+  /// Number of parameter groups.
   std::size_t num_groups() const { return params_.size(); }
   /// The parameters of group `g`.
   const std::vector<Var>& params(std::size_t group) const;
   /// Learning rate of group 0 (of group `g`).
   double lr() const { return lr(0); }
+  /// Learning rate of group `group`.
   double lr(std::size_t group) const;
   /// Sets the learning rate of every group (of group `g`); std::invalid_argument if < 0.
   void set_lr(double lr);
+  /// Sets the learning rate of group `group`; std::invalid_argument if < 0.
   void set_lr(std::size_t group, double lr);
   /// Hyper-parameters of group `g` by PyTorch name (booleans as 0/1): "lr", "beta1", ...
   std::map<std::string, double> hyper_parameters(std::size_t group) const;
@@ -114,11 +124,15 @@ class Optimizer {
   virtual std::vector<bool> buffers_used(const std::map<std::string, double>& h) const = 0;
   /// Updates parameter `p` of group `g` from p.grad(); creates its state on first use.
   virtual void update(std::size_t g, Var& p, ParamState& s) = 0;
+  /// Learning rate stored in group `g`'s options.
   virtual double group_lr(std::size_t g) const = 0;
+  /// Stores `lr` in group `g`'s options (no validation).
   virtual void set_group_lr(std::size_t g, double lr) = 0;
+  /// Hyper-parameters of group `g` by PyTorch name (booleans as 0/1).
   virtual std::map<std::string, double> get_hyper(std::size_t g) const = 0;
   /// Throws std::invalid_argument when `h` lacks a key or holds an invalid value.
   virtual void check_hyper(const std::map<std::string, double>& h) const = 0;
+  /// Replaces group `g`'s hyper-parameters with `h` (validated as check_hyper does).
   virtual void set_hyper(std::size_t g, const std::map<std::string, double>& h) = 0;
 
   /// A zero-filled (or `fill`-filled) tensor shaped like `p`.
@@ -126,7 +140,9 @@ class Optimizer {
   /// Buffer slot `k` of `s`, created shaped like `p` and filled with `fill` if absent.
   static Tensor& slot(ParamState& s, std::size_t k, const Var& p, float fill = 0.0f);
 
+  /// Parameters by group: params_[g][i].
   std::vector<std::vector<Var>> params_;
+  /// Per-parameter state, indexed like params_: state_[g][i].
   std::vector<std::vector<ParamState>> state_;
 };
 
@@ -136,6 +152,7 @@ class Optimizer {
 template <class Options>
 class OptimizerWith : public Optimizer {
  public:
+  /// A parameter group carrying this optimizer's Options.
   using Group = ParamGroup<Options>;
   /// The options of group `g`.
   const Options& options(std::size_t group = 0) const { return options_.at(group); }
@@ -157,14 +174,18 @@ class OptimizerWith : public Optimizer {
     set_groups(std::move(ps));
   }
 
+  /// Learning rate of group `g` (options_[g].lr).
   double group_lr(std::size_t g) const override { return options_[g].lr; }
+  /// Sets options_[g].lr to `lr` (no validation).
   void set_group_lr(std::size_t g, double lr) override { options_[g].lr = lr; }
 
+  /// Group `g`'s options as name -> value (booleans as 0/1).
   std::map<std::string, double> get_hyper(std::size_t g) const override {
     std::map<std::string, double> h;
     Options::visit(options_[g], [&](const char* n, const auto& v) { h[n] = double(v); });
     return h;
   }
+  /// Options from `h`; std::invalid_argument for a missing key, non-0/1 boolean or bad value.
   Options parse(const std::map<std::string, double>& h) const {
     Options o;
     Options::visit(o, [&](const char* n, auto& v) {
@@ -182,11 +203,14 @@ class OptimizerWith : public Optimizer {
     o.validate(name());
     return o;
   }
+  /// Throws as parse(h) does; otherwise does nothing.
   void check_hyper(const std::map<std::string, double>& h) const override { (void)parse(h); }
+  /// Replaces group `g`'s options with parse(h).
   void set_hyper(std::size_t g, const std::map<std::string, double>& h) override {
     options_[g] = parse(h);
   }
 
+  /// Options of each group, indexed like params_.
   std::vector<Options> options_;
 };
 

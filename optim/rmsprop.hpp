@@ -8,17 +8,25 @@ namespace unroll::optim {
 
 /// RMSprop hyper-parameters (PyTorch names and defaults).
 struct RMSpropOptions {
+  /// Learning rate.
   double lr = 1e-2;
+  /// Smoothing constant of the squared-gradient average (α).
   double alpha = 0.99;
+  /// Added to the denominator for numerical stability.
   double eps = 1e-8;
+  /// L2 penalty coefficient added to the gradient: g += wd·p.
   double weight_decay = 0.0;
+  /// Momentum factor μ (0: no momentum buffer).
   double momentum = 0.0;
+  /// Normalize by the estimated variance sqrt(v - ḡ²) instead of sqrt(v).
   bool centered = false;
+  /// Ascend instead of descend (use -grad).
   bool maximize = false;
   /// std::invalid_argument naming the option and value: lr, alpha, eps, weight_decay or
   /// momentum < 0.
   void validate(const std::string& who) const;
   template <class Self, class F>
+  /// Calls f(name, field) for each field of `o`, by PyTorch name.
   static void visit(Self& o, F&& f) {
     f("lr", o.lr), f("alpha", o.alpha), f("eps", o.eps), f("weight_decay", o.weight_decay);
     f("momentum", o.momentum), f("centered", o.centered), f("maximize", o.maximize);
@@ -31,8 +39,11 @@ struct RMSpropOptions {
 /// State: "square_avg", "momentum_buffer" (momentum > 0), "grad_avg" (centered), step.
 class RMSprop : public OptimizerWith<RMSpropOptions> {
  public:
+  /// The hyper-parameter struct of this optimizer.
   using Options = RMSpropOptions;
+  /// One group of `params` with `options`; std::invalid_argument if they are invalid.
   RMSprop(std::vector<Var> params, Options options);
+  /// Several groups, each with its own options; std::invalid_argument if invalid.
   explicit RMSprop(std::vector<Group> groups);
   std::string name() const override { return "RMSprop"; }
 

@@ -19,6 +19,7 @@ namespace unroll::optim {
 /// Base of every schedule: the optimizer it drives, the epoch counter, last lrs, state I/O.
 class LRSchedule {
  public:
+  /// Records each group's current lr of `opt` as its base lr and as last_lr().
   explicit LRSchedule(Optimizer& opt);
   LRSchedule(const LRSchedule&) = delete;
   LRSchedule& operator=(const LRSchedule&) = delete;
@@ -30,6 +31,7 @@ class LRSchedule {
   const std::vector<double>& last_lr() const { return last_lr_; }
   /// Epochs stepped so far (0 after construction).
   std::int64_t last_epoch() const { return last_epoch_; }
+  /// The optimizer this schedule drives.
   Optimizer& optimizer() const { return *opt_; }
 
   /// Everything needed to resume: "type", "last_epoch", "base_lr.<g>", "last_lr.<g>",
@@ -51,11 +53,16 @@ class LRSchedule {
   virtual void set_fields(const std::map<std::string, double>& v) = 0;
   /// Whether set_fields would accept `v` (the message of its exception otherwise).
   virtual std::string check_fields(const std::map<std::string, double>& v) const = 0;
+  /// Copies every group's current lr from the optimizer into last_lr_.
   void record_lrs();
 
+  /// The optimizer driven (not owned).
   Optimizer* opt_;
+  /// Epochs stepped so far.
   std::int64_t last_epoch_ = 0;
+  /// Each group's initial lr, the base of the closed forms.
   std::vector<double> base_lrs_;
+  /// Each group's lr after the last step.
   std::vector<double> last_lr_;
 };
 
@@ -68,6 +75,7 @@ class EpochSchedule : public LRSchedule {
   virtual double lr_at(double base_lr, std::int64_t epoch) const = 0;
 
  protected:
+  /// Same constructor as LRSchedule; derived constructors then call start().
   using LRSchedule::LRSchedule;
   /// Applies epoch 0; called at the end of each derived constructor.
   void start();
@@ -148,7 +156,9 @@ class LinearWarmup : public EpochSchedule {
 
 /// ReduceLROnPlateau options (PyTorch names and defaults).
 struct PlateauOptions {
+  /// Whether the metric should decrease (Min) or increase (Max).
   enum class Mode { Min, Max };
+  /// Whether `threshold` is relative to the best value (Rel) or absolute (Abs).
   enum class Threshold { Rel, Abs };
   Mode mode = Mode::Min;       ///< whether the metric should go down or up
   double factor = 0.1;         ///< new lr = max(lr · factor, min_lr)
@@ -169,8 +179,11 @@ class ReduceLROnPlateau : public LRSchedule {
   std::string name() const override { return "ReduceLROnPlateau"; }
   /// One epoch with validation metric `metric`; may reduce every group's lr.
   void step(double metric);
+  /// Best metric seen so far.
   double best() const { return best_; }
+  /// Consecutive epochs without improvement.
   std::int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  /// Epochs of cooldown remaining (bad epochs are not counted meanwhile).
   std::int64_t cooldown_counter() const { return cooldown_counter_; }
 
  protected:

@@ -24,16 +24,20 @@ class CharLMTask final : public Task {
 
   /// The corpus and its alphabet: the sorted distinct bytes, index = token id.
   const std::string& text() const { return text_; }
+  /// Index = token id.
   const std::string& alphabet() const { return alphabet_; }
   /// Token ids of `s`; std::invalid_argument naming a byte not in the alphabet.
   std::vector<std::int64_t> encode(const std::string& s) const;
   /// The bytes of token ids; std::invalid_argument for an id outside the alphabet.
   std::string decode(const std::vector<std::int64_t>& ids) const;
 
+  /// "charlm".
   std::string name() const override { return "charlm"; }
   std::string description() const override;
+  /// Tokens in, Classes out; both sized by the alphabet.
   TaskSpec spec() const override;
   std::string metric() const override { return "bpc"; }
+  /// Bpc: lower is better.
   bool higher_is_better() const override { return false; }
   std::size_t default_length() const override { return 64; }
   Batch sample(Generator& gen, std::size_t batch, std::size_t length) const override;

@@ -10,19 +10,28 @@
 
 namespace unroll::tasks {
 
+/// Settings of `unroll compare`.
 struct CompareConfig {
+  /// Task names to run.
   std::vector<std::string> tasks{"adding", "copy"};
+  /// Model kinds.
   std::vector<std::string> models{"rnn", "lstm", "gru", "transformer"};
   std::size_t seq_len = 0;                ///< 0: each task's default length
   std::vector<std::size_t> eval_lengths;  ///< empty: the training length and twice it
+  /// Training steps per run.
   std::size_t steps = 1500;
+  /// Sequences per batch.
   std::size_t batch = 32;
   std::size_t hidden = 64;  ///< the LSTM's width; others are matched to its size
+  /// Layers of every model.
   std::size_t layers = 1;
+  /// Attention heads (transformer only).
   std::size_t heads = 4;
   double lr = 0;  ///< 0: 3e-3 for recurrent models, 1e-3 for the transformer
+  /// Seed of initialisation and data.
   std::uint64_t seed = 1;
   bool match_params = true;  ///< match every model's parameter count to the LSTM's
+  /// Options passed to the tasks (`--text`, `--csv`, ...).
   TaskOptions task_options;
 };
 

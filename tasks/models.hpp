@@ -11,9 +11,11 @@
 
 namespace unroll::tasks {
 
+/// Which model to build and its size.
 struct ModelOptions {
   std::string kind = "lstm";  ///< "rnn", "lstm", "gru" or "transformer"
   std::size_t hidden = 64;    ///< hidden size (recurrent) or d_model (transformer)
+  /// Stacked recurrent layers or transformer blocks.
   std::size_t layers = 1;
   std::size_t heads = 4;       ///< transformer only
   std::size_t max_len = 4096;  ///< transformer: longest sequence it can be evaluated on
@@ -27,10 +29,13 @@ class SequenceModel : public nn::Module {
   /// With gradient tracking on (recurrent models), forward() keeps h_t of every step of the
   /// first layer so that, after backward(), state_gradient_norms() gives ||dLoss/dh_t||.
   virtual void track_state_grads(bool on) = 0;
+  /// ||dLoss/dh_t|| per step t from the last backward (needs track_state_grads(true)).
   virtual std::vector<float> state_gradient_norms() const = 0;
+  /// The options the model was built with.
   const ModelOptions& options() const { return options_; }
 
  protected:
+  /// Set by the concrete model.
   ModelOptions options_;
 };
 

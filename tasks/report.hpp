@@ -12,7 +12,9 @@ namespace unroll::tasks {
 
 /// ||dLoss/dh_t|| against t for one model (the gradient-flow picture).
 struct GradFlow {
+  /// Model kind.
   std::string model;
+  /// ||dLoss/dh_t|| for t = 0..T-1.
   std::vector<float> norms;
 };
 

@@ -23,6 +23,7 @@ struct Batch {
   IndexTensor class_targets;  ///< [B, T] class per step, kNoTarget where none (Classes target)
   Tensor value_targets;       ///< [B, T, D] regression targets (Values target)
   Tensor value_mask;          ///< [B, T] 1 where a regression target counts, else 0
+  /// B, the number of sequences.
   std::size_t batch_size() const;
   std::size_t steps() const;  ///< T, the tensor length (may exceed the task's length parameter)
 };
@@ -32,8 +33,10 @@ enum class TargetKind { Classes, Values };
 
 /// What a model must accept and produce for a task.
 struct TaskSpec {
+  /// Token ids or float features.
   InputKind input = InputKind::Tokens;
   std::size_t input_dim = 0;  ///< vocabulary size (Tokens) or features per step (Features)
+  /// Class per step or regression values.
   TargetKind target = TargetKind::Classes;
   std::size_t output_dim = 0;  ///< classes (Classes) or values per step (Values)
 };
@@ -49,12 +52,15 @@ struct TaskOptions {
 class Task {
  public:
   virtual ~Task() = default;
+  /// Short name used on the command line ("copy", "adding", ...).
   virtual std::string name() const = 0;
   /// One line for `unroll tasks`.
   virtual std::string description() const = 0;
+  /// Input and output kinds and sizes a model must handle.
   virtual TaskSpec spec() const = 0;
   /// The metric reported in tables ("accuracy", "mse", "bpc").
   virtual std::string metric() const = 0;
+  /// Whether a larger metric() is better (accuracy) or worse (mse, bpc).
   virtual bool higher_is_better() const = 0;
   /// The task's length parameter T when none is given.
   virtual std::size_t default_length() const = 0;
