@@ -7,21 +7,15 @@
 
 namespace unroll::optim {
 
-namespace {
-[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
-  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
-                              ", expected " + want);
-}
-}  // namespace
-
 void AdagradOptions::validate(const std::string& who) const {
-  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
-  if (!(lr_decay >= 0)) invalid(who, "lr_decay", lr_decay, "lr_decay >= 0");
-  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (!(lr >= 0)) text::invalid_option(who, "lr", lr, "lr >= 0");
+  if (!(lr_decay >= 0)) text::invalid_option(who, "lr_decay", lr_decay, "lr_decay >= 0");
+  if (!(weight_decay >= 0))
+    text::invalid_option(who, "weight_decay", weight_decay, "weight_decay >= 0");
   if (!(initial_accumulator_value >= 0))
-    invalid(who, "initial_accumulator_value", initial_accumulator_value,
-            "initial_accumulator_value >= 0");
-  if (!(eps >= 0)) invalid(who, "eps", eps, "eps >= 0");
+    text::invalid_option(who, "initial_accumulator_value", initial_accumulator_value,
+                         "initial_accumulator_value >= 0");
+  if (!(eps >= 0)) text::invalid_option(who, "eps", eps, "eps >= 0");
 }
 
 Adagrad::Adagrad(std::vector<Var> params, Options options) {

@@ -10,11 +10,6 @@ namespace unroll::optim {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
-  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
-                              ", expected " + want);
-}
-
 const std::vector<std::string>& adam_buffers() {
   static const std::vector<std::string> names = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
   return names;
@@ -66,11 +61,12 @@ void adam_step(const AdamOptions& o, bool decoupled, Var& p, Optimizer::ParamSta
 }  // namespace
 
 void AdamOptions::validate(const std::string& who) const {
-  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
-  if (!(eps >= 0)) invalid(who, "eps", eps, "eps >= 0");
-  if (!(beta1 >= 0 && beta1 < 1)) invalid(who, "beta1", beta1, "0 <= beta1 < 1");
-  if (!(beta2 >= 0 && beta2 < 1)) invalid(who, "beta2", beta2, "0 <= beta2 < 1");
-  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (!(lr >= 0)) text::invalid_option(who, "lr", lr, "lr >= 0");
+  if (!(eps >= 0)) text::invalid_option(who, "eps", eps, "eps >= 0");
+  if (!(beta1 >= 0 && beta1 < 1)) text::invalid_option(who, "beta1", beta1, "0 <= beta1 < 1");
+  if (!(beta2 >= 0 && beta2 < 1)) text::invalid_option(who, "beta2", beta2, "0 <= beta2 < 1");
+  if (!(weight_decay >= 0))
+    text::invalid_option(who, "weight_decay", weight_decay, "weight_decay >= 0");
 }
 
 Adam::Adam(std::vector<Var> params, Options options) {

@@ -7,19 +7,13 @@
 
 namespace unroll::optim {
 
-namespace {
-[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
-  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
-                              ", expected " + want);
-}
-}  // namespace
-
 void RMSpropOptions::validate(const std::string& who) const {
-  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
-  if (!(eps >= 0)) invalid(who, "eps", eps, "eps >= 0");
-  if (!(momentum >= 0)) invalid(who, "momentum", momentum, "momentum >= 0");
-  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
-  if (!(alpha >= 0)) invalid(who, "alpha", alpha, "alpha >= 0");
+  if (!(lr >= 0)) text::invalid_option(who, "lr", lr, "lr >= 0");
+  if (!(eps >= 0)) text::invalid_option(who, "eps", eps, "eps >= 0");
+  if (!(momentum >= 0)) text::invalid_option(who, "momentum", momentum, "momentum >= 0");
+  if (!(weight_decay >= 0))
+    text::invalid_option(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (!(alpha >= 0)) text::invalid_option(who, "alpha", alpha, "alpha >= 0");
 }
 
 RMSprop::RMSprop(std::vector<Var> params, Options options) {

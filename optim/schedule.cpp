@@ -11,11 +11,6 @@ namespace unroll::optim {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
-  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
-                              ", expected " + want);
-}
-
 /// Runs `f` (which validates by throwing) and returns its message, or "" if it passed.
 template <class F>
 std::string message_of(F&& f) {
@@ -149,22 +144,23 @@ void EpochSchedule::step() {
 namespace {
 void check_step(double step_size, double gamma) {
   if (!(is_int(step_size) && step_size >= 1))
-    invalid("StepLR", "step_size", step_size, "an integer >= 1");
-  if (!(gamma >= 0)) invalid("StepLR", "gamma", gamma, "gamma >= 0");
+    text::invalid_option("StepLR", "step_size", step_size, "an integer >= 1");
+  if (!(gamma >= 0)) text::invalid_option("StepLR", "gamma", gamma, "gamma >= 0");
 }
 void check_exp(double gamma) {
-  if (!(gamma >= 0)) invalid("ExponentialLR", "gamma", gamma, "gamma >= 0");
+  if (!(gamma >= 0)) text::invalid_option("ExponentialLR", "gamma", gamma, "gamma >= 0");
 }
 void check_cos(double T_max, double eta_min) {
   if (!(is_int(T_max) && T_max >= 1))
-    invalid("CosineAnnealingLR", "T_max", T_max, "an integer >= 1");
-  if (!(eta_min >= 0)) invalid("CosineAnnealingLR", "eta_min", eta_min, "eta_min >= 0");
+    text::invalid_option("CosineAnnealingLR", "T_max", T_max, "an integer >= 1");
+  if (!(eta_min >= 0))
+    text::invalid_option("CosineAnnealingLR", "eta_min", eta_min, "eta_min >= 0");
 }
 void check_warmup(double steps, double start) {
   if (!(is_int(steps) && steps >= 1))
-    invalid("LinearWarmup", "warmup_steps", steps, "an integer >= 1");
+    text::invalid_option("LinearWarmup", "warmup_steps", steps, "an integer >= 1");
   if (!(start >= 0 && start <= 1))
-    invalid("LinearWarmup", "start_factor", start, "0 <= start_factor <= 1");
+    text::invalid_option("LinearWarmup", "start_factor", start, "0 <= start_factor <= 1");
 }
 }  // namespace
 
@@ -253,12 +249,13 @@ void LinearWarmup::set_fields(const std::map<std::string, double>& v) {
 namespace {
 void check_plateau(const PlateauOptions& o) {
   const char* who = "ReduceLROnPlateau";
-  if (!(o.factor >= 0 && o.factor < 1)) invalid(who, "factor", o.factor, "0 <= factor < 1");
-  if (o.patience < 0) invalid(who, "patience", double(o.patience), "patience >= 0");
-  if (o.cooldown < 0) invalid(who, "cooldown", double(o.cooldown), "cooldown >= 0");
-  if (!(o.min_lr >= 0)) invalid(who, "min_lr", o.min_lr, "min_lr >= 0");
-  if (!(o.threshold >= 0)) invalid(who, "threshold", o.threshold, "threshold >= 0");
-  if (!(o.eps >= 0)) invalid(who, "eps", o.eps, "eps >= 0");
+  if (!(o.factor >= 0 && o.factor < 1))
+    text::invalid_option(who, "factor", o.factor, "0 <= factor < 1");
+  if (o.patience < 0) text::invalid_option(who, "patience", double(o.patience), "patience >= 0");
+  if (o.cooldown < 0) text::invalid_option(who, "cooldown", double(o.cooldown), "cooldown >= 0");
+  if (!(o.min_lr >= 0)) text::invalid_option(who, "min_lr", o.min_lr, "min_lr >= 0");
+  if (!(o.threshold >= 0)) text::invalid_option(who, "threshold", o.threshold, "threshold >= 0");
+  if (!(o.eps >= 0)) text::invalid_option(who, "eps", o.eps, "eps >= 0");
 }
 }  // namespace
 
@@ -317,9 +314,9 @@ namespace {
 PlateauOptions plateau_from(const std::map<std::string, double>& v) {
   const char* who = "ReduceLROnPlateau";
   for (const char* k : {"mode_max", "threshold_abs"})
-    if (v.at(k) != 0 && v.at(k) != 1) invalid(who, k, v.at(k), "0 or 1");
+    if (v.at(k) != 0 && v.at(k) != 1) text::invalid_option(who, k, v.at(k), "0 or 1");
   for (const char* k : {"patience", "cooldown", "num_bad_epochs", "cooldown_counter"})
-    if (!is_int(v.at(k)) || v.at(k) < 0) invalid(who, k, v.at(k), "an integer >= 0");
+    if (!is_int(v.at(k)) || v.at(k) < 0) text::invalid_option(who, k, v.at(k), "an integer >= 0");
   PlateauOptions o;
   o.mode = v.at("mode_max") != 0 ? PlateauOptions::Mode::Max : PlateauOptions::Mode::Min;
   o.factor = v.at("factor");

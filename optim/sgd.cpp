@@ -5,17 +5,11 @@
 
 namespace unroll::optim {
 
-namespace {
-[[noreturn]] void invalid(const std::string& who, const char* opt, double v, const char* want) {
-  throw std::invalid_argument(who + ": invalid " + opt + " = " + text::from_double(v) +
-                              ", expected " + want);
-}
-}  // namespace
-
 void SGDOptions::validate(const std::string& who) const {
-  if (!(lr >= 0)) invalid(who, "lr", lr, "lr >= 0");
-  if (!(momentum >= 0)) invalid(who, "momentum", momentum, "momentum >= 0");
-  if (!(weight_decay >= 0)) invalid(who, "weight_decay", weight_decay, "weight_decay >= 0");
+  if (!(lr >= 0)) text::invalid_option(who, "lr", lr, "lr >= 0");
+  if (!(momentum >= 0)) text::invalid_option(who, "momentum", momentum, "momentum >= 0");
+  if (!(weight_decay >= 0))
+    text::invalid_option(who, "weight_decay", weight_decay, "weight_decay >= 0");
   if (nesterov && !(momentum > 0 && dampening == 0))
     throw std::invalid_argument(who +
                                 ": nesterov = true requires momentum > 0 and dampening = 0 "

@@ -1,6 +1,7 @@
 #include "optim/text.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace unroll::optim::text {
 
@@ -8,6 +9,11 @@ std::string from_double(double v) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
+}
+
+void invalid_option(const std::string& who, const char* option, double v, const char* want) {
+  throw std::invalid_argument(who + ": invalid " + option + " = " + from_double(v) + ", expected " +
+                              want);
 }
 
 std::optional<double> to_double(const std::string& s) {

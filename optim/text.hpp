@@ -12,6 +12,10 @@ namespace unroll::optim::text {
 std::string from_double(double v);
 /// The whole of `s` as a double (accepts "inf", "-inf", "nan"); nullopt otherwise.
 std::optional<double> to_double(const std::string& s);
+/// Throws std::invalid_argument "<who>: invalid <option> = <v>, expected <want>": the one
+/// message every optimizer and schedule gives for a bad hyper-parameter.
+[[noreturn]] void invalid_option(const std::string& who, const char* option, double v,
+                                 const char* want);
 /// The whole of `s` as a decimal integer; nullopt otherwise.
 std::optional<std::int64_t> to_int(const std::string& s);
 

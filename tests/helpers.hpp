@@ -6,6 +6,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xbuilder.hpp>
 
 #include "unroll.hpp"
@@ -37,6 +38,12 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
 template <class T>
 T shaped(T t, const Shape& s) {
   t.reshape(s);
+  return t;
+}
+
+/// A float tensor of shape s from a flat row-major list: shaped({1, 2, 3, 4}, {4, 1}).
+inline Tensor shaped(std::vector<float> values, const Shape& s) {
+  Tensor t = xt::adapt(values, s);
   return t;
 }
 

@@ -8,16 +8,11 @@
 
 using namespace unroll;
 using unroll::test::randn;
+using unroll::test::shaped;
 using unroll::test::uniform;
 using Vars = std::vector<Var>;
 
 namespace {
-
-// Nested braces with one element per row are ambiguous for xarray: build from a flat list.
-Tensor shaped(std::vector<float> values, const Shape& shape) {
-  Tensor t = xt::adapt(values, shape);
-  return t;
-}
 
 using BinaryOp = std::function<Var(const Var&, const Var&)>;
 

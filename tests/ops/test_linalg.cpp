@@ -7,15 +7,10 @@
 
 using namespace unroll;
 using unroll::test::randn;
+using unroll::test::shaped;
 using Vars = std::vector<Var>;
 
 namespace {
-
-// Nested braces with one element per row are ambiguous for xarray: build from a flat list.
-Tensor shaped(std::vector<float> values, const Shape& shape) {
-  Tensor t = xt::adapt(values, shape);
-  return t;
-}
 
 // Naive triple loop, independent of BLAS: C[b] = op(A[b]) op(B[b or shared]).
 Tensor naive_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
