@@ -38,6 +38,12 @@ TransformerSequenceModel::TransformerSequenceModel(const TransformerSequenceMode
   encoder = register_module(
       "encoder", std::make_shared<TransformerEncoder>(lo, o.num_layers, o.norm_first, gen));
   head = register_module("head", std::make_shared<Linear>(o.d_model, o.output_size, true, gen));
+  // Token embeddings are scaled by sqrt(d_model) in forward; drawn from N(0, 1/d_model) they
+  // arrive at unit scale per component, the scale of the positions. Embedding's default
+  // N(0, 1) would drown the positions (measured: copy stayed at chance).
+  if (embedding)
+    embedding->weight.mutable_value() = gen.normal_tensor(
+        embedding->weight.shape(), 0.0f, 1.0f / std::sqrt(static_cast<float>(o.d_model)));
 }
 
 Var TransformerSequenceModel::embed_ids(const IndexTensor& ids) {

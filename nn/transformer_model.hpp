@@ -40,9 +40,9 @@ struct TransformerSequenceModelOptions {
 };
 
 /// Transformer encoder as a per-step sequence model. Parameters: `input_proj.*` (float input,
-/// Linear input_size -> d_model) and/or `embedding.weight` (token ids, scaled by sqrt(d_model)
-/// as in PyTorch's tutorial), `pos.weight` (learned positions), `encoder.layers.<i>.*`,
-/// `encoder.norm.*` (pre-norm), `head.*` (Linear d_model -> output_size).
+/// Linear input_size -> d_model) and/or `embedding.weight` (token ids, N(0, 1/d_model), scaled by
+/// sqrt(d_model) as in PyTorch's tutorial), `pos.weight` (learned positions),
+/// `encoder.layers.<i>.*`, `encoder.norm.*` (pre-norm), `head.*` (Linear d_model -> output_size).
 class TransformerSequenceModel : public Module {
  public:
   /// Builds the model from `options`.

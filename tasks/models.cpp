@@ -85,12 +85,6 @@ class TransformerModel : public SequenceModel {
     t.causal = true;   // per-step outputs may use the past only, like the recurrent models
     t.max_len = o.max_len;
     model_ = register_module("transformer", std::make_shared<nn::TransformerSequenceModel>(t, gen));
-    // Token embeddings are scaled by sqrt(d_model) in forward; drawn from N(0, 1/d_model)
-    // they arrive at unit scale per component, the scale of the sinusoidal positions. With
-    // N(0, 1) they would drown the positions (measured: copy stayed at chance).
-    if (model_->embedding)
-      model_->embedding->weight.mutable_value() = gen.normal_tensor(
-          model_->embedding->weight.shape(), 0.0f, 1.0f / std::sqrt(static_cast<float>(o.hidden)));
   }
   Var forward(const Batch& b) override {
     return b.tokens.dimension() == 2 ? model_->forward(b.tokens) : model_->forward(Var(b.features));
