@@ -44,6 +44,16 @@ class GradSink {
   /// place (GEMM with beta). `beta` is 0 when the buffer is fresh (overwrite it
   /// completely) and 1 when it already holds a gradient (add to it).
   Tensor& buffer(std::size_t i, float& beta);
+  /// dW_i += G^T X for a leaf input i (a weight; G [rows, out], X [rows, in], row-major,
+  /// `finish(G_all, X_all, rows, out, in, beta, dW)` computes it). When the tape runs this
+  /// sink and input i is a leaf, the rows of G and X are appended to the leaf's batch and
+  /// one call of `finish` over all rows runs at the end of the walk: BPTT then makes one
+  /// large weight-gradient GEMM instead of one small one per time step. Returns false when
+  /// nothing was deferred (the caller computes the product itself).
+  using WeightGradFn = void (*)(const float* G, const float* X, std::size_t rows, std::size_t out,
+                                std::size_t in, float beta, float* dW);
+  bool defer_weight_grad(std::size_t i, const float* G, const float* X, std::size_t rows,
+                         std::size_t out, std::size_t in, WeightGradFn finish);
 
  private:
   friend class Tape;
@@ -99,6 +109,19 @@ class Tape {
   /// next step (cheaper than recycling); large ones are released, so peak memory holds
   /// only the live gradients.
   void retire_grad(Tensor& t);
+  /// Runs the weight-gradient products deferred by GradSink::defer_weight_grad (once per
+  /// leaf); `keep` false drops them instead (an abandoned walk).
+  void finish_deferred(bool keep, bool anomaly);
+
+  // Rows of G and X gathered for one leaf's deferred weight gradient in the running walk.
+  struct DeferredWeightGrad {
+    Node* leaf = nullptr;
+    std::size_t out = 0, in = 0, rows = 0;
+    GradSink::WeightGradFn finish = nullptr;
+    std::vector<float> g, x;  // kept across walks: their capacity is reused
+  };
+  std::vector<DeferredWeightGrad> deferred_;
+  std::size_t deferred_used_ = 0;
 
   std::vector<std::shared_ptr<Node>> nodes_;
   std::vector<std::shared_ptr<Node>> leaves_;  // leaves used by recorded ops, each once

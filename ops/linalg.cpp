@@ -24,6 +24,12 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const f
               lda, B, ldb, beta, C, static_cast<blasint>(N));
 }
 
+// dW [out, in] (+)= G^T [out, rows] . X [rows, in] (linear's weight gradient).
+void weight_grad_gemm(const float* G, const float* X, std::size_t rows, std::size_t out,
+                      std::size_t in, float beta, float* dW) {
+  gemm(true, false, out, in, rows, G, X, beta, dW);
+}
+
 [[noreturn]] void mm_error(const Var& a, const Var& b, bool ta, bool tb, const std::string& why) {
   throw ShapeError("matmul: cannot multiply " + shape_str(a.value()) + (ta ? "^T" : "") + " by " +
                    shape_str(b.value()) + (tb ? "^T" : "") + ": " + why);
@@ -137,9 +143,10 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       float* dx = g.buffer(0, beta).data();
       gemm(false, false, rows, inf, out, G, W, beta, dx);
     }
-    if (g.needs(1)) {  // dW [out, in] = G^T . x
+    // dW [out, in] = G^T . x; a per-step product joins one GEMM at the end of the walk.
+    if (g.needs(1) && !g.defer_weight_grad(1, G, X, rows, out, inf, weight_grad_gemm)) {
       float* dW = g.buffer(1, beta).data();
-      gemm(true, false, out, inf, rows, G, X, beta, dW);
+      weight_grad_gemm(G, X, rows, out, inf, beta, dW);
     }
     if (n.inputs.size() == 3 && g.needs(2)) {
       float* db = g.buffer(2, beta).data();

@@ -169,6 +169,38 @@ TEST_CASE("linear: parameters accumulate over calls like a module's weight", "[l
                   autograd::NamedVars{{"W", W}, {"b", b}}, kLinearInEach);
 }
 
+TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t",
+          "[linalg]") {
+  // W [600, 500] is beyond the size at which the tape batches the per-step weight-gradient
+  // products into one GEMM at the end of the walk; one call with 300 rows is computed at
+  // once. Loss = sum_t sum(linear(x_t, W) * C_t), so dW = sum_t C_t^T x_t (naive loops).
+  const std::size_t out = 600, in = 500;
+  Var W = Var::parameter(randn({out, in}, 90, 0.05f));
+  const std::vector<std::size_t> rows = {2, 3, 300, 2, 1};
+  std::vector<Tensor> xs, cs;
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    xs.push_back(randn({rows[t], in}, 100 + t));
+    cs.push_back(randn({rows[t], out}, 200 + t));
+  }
+  Tensor want = xt::zeros<float>({out, in});
+  for (std::size_t t = 0; t < rows.size(); ++t)
+    for (std::size_t r = 0; r < rows[t]; ++r)
+      for (std::size_t o = 0; o < out; ++o)
+        for (std::size_t i = 0; i < in; ++i)
+          want(o, i) += cs[t](r, o) * xs[t](r, i);
+  for (int pass = 1; pass <= 2; ++pass) {  // a second backward accumulates onto the first
+    autograd::Tape tape;
+    autograd::TapeScope scope(tape);
+    Var loss;
+    for (std::size_t t = 0; t < rows.size(); ++t) {
+      Var term = ops::sum(ops::linear(Var(xs[t]), W) * ops::constant(cs[t]));
+      loss = t == 0 ? term : loss + term;
+    }
+    loss.backward();
+    CHECK(test::max_abs_diff(W.grad(), want * static_cast<float>(pass)) < 1e-3);
+  }
+}
+
 // ------------------------------------------------------------------ shape errors
 
 TEST_CASE("matmul: shape errors name the op and both shapes", "[linalg]") {
