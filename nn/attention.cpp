@@ -92,6 +92,13 @@ ScoreBias build_bias(const AttentionOptions& o, std::size_t B, std::size_t H, st
   return r;
 }
 
+// The keep factor as [B, H, T, 1] or [1, 1, T, 1], to multiply attention weights [B, H, T, S].
+Tensor keep_factor(const ScoreBias& bias, std::size_t B, std::size_t H, std::size_t T) {
+  Tensor k = bias.keep;
+  k.reshape(k.size() == T ? Shape{1, 1, T, 1} : Shape{B, H, T, 1});
+  return k;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- AttentionMask
@@ -251,28 +258,31 @@ MultiheadAttention::Output MultiheadAttention::forward(
   o.generator = gen_;
   o.need_weights = need_weights;
 
-  Var qp, kp, vp;
+  // The heads stay where the projections put them ([B, L, E] or [L, B, E] column blocks):
+  // the attention ops read and write them in place, no split or merge copies.
+  ops::HeadSlice qh, kh, vh;
   if (query.node() == key.node() && key.node() == value.node()) {
-    // Self-attention: one GEMM against the packed [3E, E] weight, then split.
-    std::vector<Var> qkv = ops::split(ops::linear(query, in_proj_weight, in_proj_bias), E, -1);
-    qp = qkv[0], kp = qkv[1], vp = qkv[2];
+    // Self-attention: one GEMM against the packed [3E, E] weight; q, k, v are its thirds.
+    Var qkv = ops::linear(query, in_proj_weight, in_proj_bias);
+    qh = {qkv, 0, d}, kh = {qkv, E, d}, vh = {qkv, 2 * E, d};
   } else {
     auto part = [&](const Var& x, std::size_t i) {
       Var w = ops::narrow(in_proj_weight, 0, i * E, E);
       Var b = in_proj_bias.defined() ? ops::narrow(in_proj_bias, 0, i * E, E) : Var();
-      return ops::linear(x, w, b);
+      return ops::HeadSlice{ops::linear(x, w, b), 0, d};
     };
-    qp = part(query, 0), kp = part(key, 1), vp = part(value, 2);
+    qh = part(query, 0), kh = part(key, 1), vh = part(value, 2);
   }
-  AttentionResult a = scaled_dot_product_attention(split_heads(qp, batch_first_, B, T, H, d),
-                                                   split_heads(kp, batch_first_, B, S, H, d),
-                                                   split_heads(vp, batch_first_, B, S, H, d), o);
-  // [B, H, T, d] -> [B, T, H, d] or [T, B, H, d] -> [.., E]
-  Var merged = batch_first_ ? reshape(ops::permute(a.output, {0, 2, 1, 3}), {B, T, E})
-                            : reshape(ops::permute(a.output, {2, 0, 1, 3}), {T, B, E});
+  const ScoreBias bias = build_bias(o, B, H, T, S);
+  const bool time_major = !batch_first_;
+  Var w = ops::attention_weights(qh, kh, H, 1.0f / std::sqrt(static_cast<float>(d)), time_major,
+                                 bias.has_bias ? &bias.bias : nullptr);
+  if (bias.has_keep) w = w * ops::constant(keep_factor(bias, B, H, T));
+  if (o.training && o.dropout > 0.0f) w = ops::dropout(w, o.dropout, true, *gen_);
+  Var merged = ops::attention_combine(w, vh, time_major);  // [B, T, E] or [T, B, E]
   Output out;
   out.output = out_proj->forward(merged);
-  if (need_weights) out.weights = average_attn_weights ? ops::mean(a.weights, {1}) : a.weights;
+  if (need_weights) out.weights = average_attn_weights ? ops::mean(w, {1}) : w;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Every differentiable op.
 #include "ops/activations.hpp"
+#include "ops/attention.hpp"
 #include "ops/creation.hpp"
 #include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"
