@@ -53,46 +53,66 @@ tasks::TaskOptions task_options(const CommonOptions& c) {
   return o;
 }
 
-void check_models(const std::vector<std::string>& models) {
+// `flag` names where the names came from in the message ("--model", "checkpoint 'x'").
+void check_models(const std::vector<std::string>& models, const std::string& flag = "--models") {
   const auto known = tasks::model_names();
-  if (models.empty()) throw UsageError("--models: give at least one model");
+  if (models.empty()) throw UsageError(flag + ": give at least one model");
   for (const auto& m : models)
     if (std::find(known.begin(), known.end(), m) == known.end())
-      throw UsageError("--models: unknown model '" + m +
+      throw UsageError(flag + ": unknown model '" + m +
                        "'; known models: rnn, lstm, gru, transformer");
 }
 
-void check_tasks(const std::vector<std::string>& names) {
+void check_tasks(const std::vector<std::string>& names, const std::string& flag = "--tasks") {
   const auto known = tasks::task_names();
-  if (names.empty()) throw UsageError("--tasks: give at least one task");
+  if (names.empty()) throw UsageError(flag + ": give at least one task");
   for (const auto& t : names)
     if (std::find(known.begin(), known.end(), t) == known.end()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw UsageError("--tasks: unknown task '" + t + "'; known tasks: " + list);
+      throw UsageError(flag + ": unknown task '" + t + "'; known tasks: " + list);
     }
 }
 
 }  // namespace
 
+CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi) {
+  const std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& s) -> std::string {
+        const std::string bad = "expected an integer from " + range + ", got '" + s + "'";
+        if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+          return bad;
+        const auto first = s.find_first_not_of('0');
+        s = first == std::string::npos ? "0" : s.substr(first);  // "010" is 10, not octal 8
+        try {
+          const auto v = std::stoull(s);
+          if (v >= lo && v <= hi) return "";
+        } catch (const std::out_of_range&) {
+        }
+        return bad;
+      },
+      "INT in [" + range + "]");
+}
+
 void add_common(CLI::App& app, CommonOptions& o) {
   app.add_option("--seq-len", o.seq_len, "training sequence length (default: each task's own)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxLength));
   app.add_option("--steps", o.steps, "training steps per run")
       ->capture_default_str()
-      ->check(CLI::Range(1, 10000000));
+      ->check(integer_in(1, kMaxSteps));
   app.add_option("--batch", o.batch, "sequences per step")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(integer_in(1, kMaxBatch));
   app.add_option("--hidden", o.hidden, "LSTM hidden size (others matched to its parameter count)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
+      ->check(integer_in(1, kMaxHidden));
   app.add_option("--layers", o.layers, "layers per model")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(integer_in(1, kMaxLayers));
   app.add_option("--heads", o.heads, "transformer attention heads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(integer_in(1, kMaxHeads));
   app.add_option("--lr", o.lr, "Adam learning rate (default: 3e-3 recurrent, 1e-3 transformer)")
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
@@ -102,25 +122,30 @@ void add_common(CLI::App& app, CommonOptions& o) {
               if (used == s.size() && v > 0 && v < 1e6) return "";
             } catch (const std::exception&) {
             }
-            return "expected a number > 0, got '" + s + "'";
+            return "expected a number > 0 and < 1e6, got '" + s + "'";
           },
           "X > 0"));
-  app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  app.add_option("--seed", o.seed, "random seed")
+      ->capture_default_str()
+      ->check(integer_in(0, UINT64_MAX));
   app.add_option("--threads", o.threads, "threads (OpenBLAS)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(integer_in(1, 256));
   app.add_option("--text", o.text, "charlm: text file (default: generated corpus)");
   app.add_option("--csv", o.csv, "forecast: CSV file (default: generated series)");
   app.add_option("--column", o.column, "forecast: CSV column to forecast");
+  app.add_flag("--data-parallel", o.data_parallel,
+               "split each batch over the ranks of an MPI job (on by itself under mpirun; "
+               "docs/distributed.md)");
 }
 
-int run_compare_command(const CommonOptions& c, const CompareOptions& o) {
+int run_compare_command(const CommonOptions& c, const CompareOptions& o,
+                        distributed::Communicator* comm) {
   check_tasks(o.tasks);
   check_models(o.models);
   if (c.lr != 0 && !(c.lr > 0)) throw UsageError("--lr must be > 0");
   set_num_threads(c.threads);
-  const std::string out = o.out.empty() ? timestamp_dir() : o.out;
-  tasks::prepare_output_dir(out);  // fail before hours of training, not after
+  const bool root = !comm || comm->is_root();  // data parallel: only rank 0 prints and writes
 
   tasks::CompareConfig cfg;
   cfg.tasks = o.tasks;
@@ -136,11 +161,35 @@ int run_compare_command(const CommonOptions& c, const CompareOptions& o) {
   cfg.seed = c.seed;
   cfg.match_params = o.match_params;
   cfg.task_options = task_options(c);
-  // Build every task once up front so a bad --text/--csv fails before any training.
-  for (const auto& t : cfg.tasks) tasks::make_task(t, cfg.task_options);
+  cfg.communicator = comm;
+  // Build every task once up front and draw one sequence at every length it will be trained
+  // and evaluated at, so that a bad --text/--csv or a length the data (or the transformer's
+  // positions) cannot supply fails before any training and before the report directory
+  // exists: a failed run leaves nothing behind.
+  const std::size_t max_len = tasks::ModelOptions{}.max_len;
+  const bool transformer = std::count(o.models.begin(), o.models.end(), "transformer") > 0;
+  for (const auto& t : cfg.tasks) {
+    const auto task = tasks::make_task(t, cfg.task_options);
+    const std::size_t L = c.seq_len ? c.seq_len : task->default_length();
+    std::vector<std::size_t> lengths = o.eval_lengths;
+    if (lengths.empty()) lengths = {2 * L};
+    lengths.push_back(L);
+    Generator probe(0);
+    for (std::size_t l : lengths) {
+      if (transformer && l > max_len)
+        throw UsageError(t + ": length " + std::to_string(l) + " (--seq-len/--eval-lengths) is " +
+                         "longer than the transformer's " + std::to_string(max_len) + " positions");
+      task->sample(probe, 1, l);
+    }
+  }
+  const std::string out = o.out.empty() ? timestamp_dir() : o.out;
+  if (root) tasks::prepare_output_dir(out);  // fail before hours of training, not after
 
   ProgressPrinter progress;
-  std::vector<tasks::RunResult> results = tasks::run_compare(cfg, std::ref(progress));
+  std::function<void(const std::string&, const tasks::Progress&)> show;
+  if (root) show = std::ref(progress);
+  std::vector<tasks::RunResult> results = tasks::run_compare(cfg, show);
+  if (!root) return 0;
 
   std::map<std::string, std::string> settings{
       {"steps", std::to_string(c.steps)},
@@ -153,6 +202,7 @@ int run_compare_command(const CommonOptions& c, const CompareOptions& o) {
       {"parameter matching",
        o.match_params ? "each model's width chosen so its parameter count is closest to the LSTM's"
                       : "off"}};
+  if (comm) settings["data-parallel ranks"] = std::to_string(comm->size());
   std::printf("\n%s", tasks::format_table(results).c_str());
   tasks::write_results(out, results, settings);
   const auto charts = tasks::write_plots(out, results);
@@ -172,7 +222,7 @@ int run_tasks_command() {
 }
 
 int run_gradflow_command(const GradflowOptions& o) {
-  check_tasks({o.task});
+  check_tasks({o.task}, "--task");
   check_models(o.models);
   std::unique_ptr<tasks::Task> task = tasks::make_task(o.task);
   std::vector<tasks::GradFlow> flows =
@@ -213,12 +263,17 @@ std::map<std::string, std::string> read_checkpoint_settings(const std::string& p
   return s;
 }
 
+// A size setting of a checkpoint, held to the bounds of the option that wrote it (a corrupt
+// "-8" or "99999999999" must be refused, not become an enormous allocation).
 std::size_t to_size(const std::map<std::string, std::string>& s, const std::string& key) {
-  try {
-    return static_cast<std::size_t>(std::stoull(s.at(key)));
-  } catch (const std::exception&) {
-    throw UsageError("checkpoint: setting '" + key + "' is not a number: '" + s.at(key) + "'");
-  }
+  const std::uint64_t hi = key == "hidden"   ? kMaxHidden
+                           : key == "layers" ? kMaxLayers
+                           : key == "heads"  ? kMaxHeads
+                                             : kMaxLength;
+  std::string v = s.at(key);
+  const std::string problem = integer_in(1, hi)(v);
+  if (!problem.empty()) throw UsageError("checkpoint: setting '" + key + "': " + problem);
+  return static_cast<std::size_t>(std::stoull(v));
 }
 
 std::string metrics_json(const std::map<std::string, double>& m) {
@@ -232,9 +287,10 @@ std::string metrics_json(const std::map<std::string, double>& m) {
 }
 }  // namespace
 
-int run_train_command(const CommonOptions& c, const TrainOptions& o) {
-  check_tasks({o.task});
-  check_models({o.model});
+int run_train_command(const CommonOptions& c, const TrainOptions& o,
+                      distributed::Communicator* comm) {
+  check_tasks({o.task}, "--task");
+  check_models({o.model}, "--model");
   set_num_threads(c.threads);
   tasks::ModelOptions mo;
   mo.kind = o.model;
@@ -264,7 +320,7 @@ int run_train_command(const CommonOptions& c, const TrainOptions& o) {
   tc.lr = c.lr > 0 ? c.lr : tasks::default_lr(o.model);
   tc.seed = c.seed;
   tc.save_path = o.save;
-  tc.save_every = std::max<std::size_t>(1, c.steps / 10);
+  tc.save_every = o.save_every ? o.save_every : std::max<std::size_t>(1, c.steps / 10);
   tc.resume_path = o.resume;
   tc.checkpoint_extra = {{"task", o.task},
                          {"model", o.model},
@@ -275,10 +331,19 @@ int run_train_command(const CommonOptions& c, const TrainOptions& o) {
                          {"text", c.text},
                          {"csv", c.csv},
                          {"column", c.column}};
+  tc.communicator = comm;
+  const bool root = !comm || comm->is_root();  // data parallel: only rank 0 prints
   ProgressPrinter progress;
   const std::string label = o.task + "/" + o.model;
-  tasks::RunResult r = tasks::train_and_evaluate(
-      *task, *model, tc, [&](const tasks::Progress& p) { progress(label, p); });
+  tasks::RunResult r;
+  try {
+    r = tasks::train_and_evaluate(*task, *model, tc, [&](const tasks::Progress& p) {
+      if (root) progress(label, p);
+    });
+  } catch (const optim::CheckpointError& e) {  // only --resume loads a checkpoint here
+    throw UsageError(std::string("--resume: ") + e.what());
+  }
+  if (!root) return 0;
   std::printf("%s", tasks::format_table({r}).c_str());
   std::printf("%s\n", metrics_json(r.eval.at(seq_len)).c_str());
   if (!o.save.empty()) std::printf("checkpoint: %s\n", o.save.c_str());
@@ -298,7 +363,9 @@ Loaded load_trained(const std::string& checkpoint, const std::string& task_overr
   l.settings = read_checkpoint_settings(checkpoint);
   const auto& s = l.settings;
   const std::string task_name = task_override.empty() ? s.at("task") : task_override;
-  check_tasks({task_name});
+  const std::string from = "checkpoint '" + checkpoint + "'";
+  check_tasks({task_name}, task_override.empty() ? from : "--task");
+  check_models({s.at("model")}, from);
   tasks::TaskOptions to;
   to.text_path = s.count("text") ? s.at("text") : "";
   to.csv_path = s.count("csv") ? s.at("csv") : "";

@@ -1,15 +1,21 @@
 // The `unroll` command line: compare, train, eval, tasks, gradflow.
-// Bad input exits with status 2 and one line naming what was wrong.
+// Bad input exits with status 2 and one line naming what was wrong. Under mpirun (or with
+// --data-parallel) train and compare run data-parallel; a rank that fails prints
+// "rank R: ..." and aborts the whole job instead of leaving the others waiting.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#ifdef UNROLL_HAVE_MPI
+#include "distributed/mpi_communicator.hpp"
+#endif
 
 int main(int argc, char** argv) {
   using namespace unroll::cli;
@@ -31,7 +37,7 @@ int main(int argc, char** argv) {
       ->add_option("--eval-lengths", cmp.eval_lengths,
                    "comma-separated evaluation lengths (default: seq-len and twice it)")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxLength));
   compare->add_option("--out", cmp.out, "report directory (default runs/<timestamp>)");
   compare->add_flag("!--no-match-params", cmp.match_params,
                     "keep --hidden for every model instead of matching the LSTM's parameter count");
@@ -43,6 +49,10 @@ int main(int argc, char** argv) {
   train->add_option("--model", tr.model, "rnn, lstm, gru or transformer")->required();
   train->add_option("--save", tr.save, "checkpoint path to write (atomically)");
   train->add_option("--resume", tr.resume, "checkpoint to continue from");
+  train
+      ->add_option("--save-every", tr.save_every,
+                   "steps between checkpoints (default: a tenth of --steps)")
+      ->check(integer_in(1, kMaxSteps));
 
   EvalOptions ev;
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint; prints metrics and a JSON line");
@@ -50,10 +60,10 @@ int main(int argc, char** argv) {
       ->required();
   eval->add_option("--task", ev.task, "task (default: the checkpoint's)");
   eval->add_option("--seq-len", ev.seq_len, "evaluation length (default: the training length)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxLength));
   eval->add_option("--sequences", ev.sequences, "number of evaluation sequences")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxSteps));
 
   auto* list = app.add_subcommand("tasks", "list the tasks with their metric");
 
@@ -63,7 +73,7 @@ int main(int argc, char** argv) {
       ->required();
   sample->add_option("--length", sm.length, "characters to generate")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(integer_in(1, 1000000));
   sample
       ->add_option("--temperature", sm.temperature,
                    "softmax temperature (lower: more conservative)")
@@ -71,7 +81,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1e-3, 100.0));
   sample->add_option("--prime", sm.prime,
                      "text to start from (default: the corpus's first character)");
-  sample->add_option("--seed", sm.seed, "random seed")->capture_default_str();
+  sample->add_option("--seed", sm.seed, "random seed")
+      ->capture_default_str()
+      ->check(integer_in(0, UINT64_MAX));
 
   GradflowOptions gf;
   auto* gradflow = app.add_subcommand("gradflow", "||dLoss/dh_t|| against t for each model");
@@ -81,11 +93,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   gradflow->add_option("--seq-len", gf.seq_len, "sequence length")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxLength));
   gradflow->add_option("--hidden", gf.hidden, "hidden size")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  gradflow->add_option("--seed", gf.seed, "random seed")->capture_default_str();
+      ->check(integer_in(1, kMaxHidden));
+  gradflow->add_option("--seed", gf.seed, "random seed")
+      ->capture_default_str()
+      ->check(integer_in(0, UINT64_MAX));
   gradflow->add_option("--out", gf.out, "directory for the chart and table (optional)");
 
   try {
@@ -95,28 +109,72 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a misspelt subcommand as a missing one; name what was typed instead.
+    if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+      std::fprintf(stderr,
+                   "unroll: error: unknown subcommand '%s'; expected one of compare, train, eval, "
+                   "sample, tasks, gradflow (see unroll --help)\n",
+                   argv[1]);
+      return 2;
+    }
     std::fprintf(
         stderr, "unroll: error: %s (see unroll %s--help)\n", e.what(),
         app.get_subcommands().empty() ? "" : (app.get_subcommands()[0]->get_name() + " ").c_str());
     return 2;
   }
 
+  // train and compare are data-parallel when asked to or when an MPI launcher started several
+  // copies of this process; the other commands are not distributed.
+  const int launched = unroll::distributed::launcher_world_size();
+  std::unique_ptr<unroll::distributed::Communicator> comm;
+  if ((*compare || *train) && (common.data_parallel || launched > 1)) {
+#ifdef UNROLL_HAVE_MPI
+    try {
+      comm = std::make_unique<unroll::distributed::MpiCommunicator>(&argc, &argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "unroll: failed: %s\n", e.what());
+      return 1;
+    }
+#else
+    if (common.data_parallel)
+      std::fprintf(stderr,
+                   "unroll: error: --data-parallel needs unroll built with MPI (install "
+                   "libopenmpi-dev and configure again)\n");
+    else
+      std::fprintf(stderr,
+                   "unroll: error: started by an MPI launcher as one of %d processes, but this "
+                   "unroll was built without MPI (install libopenmpi-dev and configure again)\n",
+                   launched);
+    return 2;
+#endif
+  }
+  // One line on stderr and the exit status; a failing rank of a data-parallel job names
+  // itself and ends every rank (they would otherwise wait for it in the next collective).
+  auto fail = [&](int code, const char* kind, const char* what) {
+    if (comm && comm->size() > 1) {
+      std::fprintf(stderr, "rank %d: unroll: %s: %s\n", comm->rank(), kind, what);
+      std::fflush(stderr);
+      comm->abort(code);
+    }
+    std::fprintf(stderr, "unroll: %s: %s\n", kind, what);
+    return code;
+  };
+
   try {
-    if (*compare) return run_compare_command(common, cmp);
-    if (*train) return run_train_command(common, tr);
+    if (*compare) return run_compare_command(common, cmp, comm.get());
+    if (*train) return run_train_command(common, tr, comm.get());
     if (*eval) return run_eval_command(ev);
     if (*list) return run_tasks_command();
     if (*sample) return run_sample_command(sm);
     if (*gradflow) return run_gradflow_command(gf);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "unroll: error: %s\n", e.what());
-    return 2;
+    return fail(2, "error", e.what());
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "unroll: error: %s\n", e.what());
-    return 2;
+    return fail(2, "error", e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(1, "failed", "out of memory; try a smaller --batch, --seq-len or --hidden");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "unroll: failed: %s\n", e.what());
-    return 1;
+    return fail(1, "failed", e.what());
   }
   return 0;
 }

@@ -35,21 +35,28 @@ State BuiltinCell::zero_state(std::size_t batch, std::size_t count) const {
   return s;
 }
 
-void BuiltinCell::check_state(const State& s, std::size_t count) const {
+void BuiltinCell::check_state(const Var& xp, std::size_t gates, const State& s,
+                              std::size_t count) const {
+  if (xp.ndim() != 2 || xp.dim(1) != gates * hidden_)
+    throw ShapeError(std::string(name_) + ": projected input x W_ih^T + b_ih has shape " +
+                     shape_str(xp.value()) + ", expected [batch, " +
+                     std::to_string(gates * hidden_) + "] (raw input x: [batch, " +
+                     std::to_string(in_) + "])");
   if (s.size() != count)
     throw ShapeError(std::string(name_) + ": expected a state of " + std::to_string(count) +
                      " tensors, got " + std::to_string(s.size()));
   for (const Var& v : s)
-    if (v.ndim() != 2 || v.dim(1) != hidden_)
+    if (v.ndim() != 2 || v.dim(0) != xp.dim(0) || v.dim(1) != hidden_)
       throw ShapeError(std::string(name_) + ": state tensor has shape " + shape_str(v.value()) +
-                       ", expected [batch, " + std::to_string(hidden_) + "]");
+                       ", expected [" + std::to_string(xp.dim(0)) + ", " +
+                       std::to_string(hidden_) + "] ([batch, hidden])");
 }
 
 RNNCell::RNNCell(std::size_t in, std::size_t hidden, bool bias, Nonlinearity act, Generator& gen)
     : BuiltinCell("RNNCell", 1, in, hidden, bias, gen), act_(act) {}
 
 State RNNCell::step(const Var& xp, const State& s) {
-  check_state(s, 1);
+  check_state(xp, 1, s, 1);
   Var pre = xp + ops::linear(s[0], weight_hh, bias_hh);
   return {act_ == Nonlinearity::Tanh ? ops::tanh(pre) : ops::relu(pre)};
 }
@@ -58,7 +65,7 @@ LSTMCell::LSTMCell(std::size_t in, std::size_t hidden, bool bias, Generator& gen
     : BuiltinCell("LSTMCell", 4, in, hidden, bias, gen) {}
 
 State LSTMCell::step(const Var& xp, const State& s) {
-  check_state(s, 2);
+  check_state(xp, 4, s, 2);
   const std::vector<Var> g = ops::chunk(xp + ops::linear(s[0], weight_hh, bias_hh), 4, 1);
   Var c = ops::sigmoid(g[1]) * s[1] + ops::sigmoid(g[0]) * ops::tanh(g[2]);
   Var h = ops::sigmoid(g[3]) * ops::tanh(c);
@@ -69,7 +76,7 @@ GRUCell::GRUCell(std::size_t in, std::size_t hidden, bool bias, Generator& gen)
     : BuiltinCell("GRUCell", 3, in, hidden, bias, gen) {}
 
 State GRUCell::step(const Var& xp, const State& s) {
-  check_state(s, 1);
+  check_state(xp, 3, s, 1);
   const Var& h = s[0];
   const std::vector<Var> x = ops::chunk(xp, 3, 1);
   const std::vector<Var> hh = ops::chunk(ops::linear(h, weight_hh, bias_hh), 3, 1);

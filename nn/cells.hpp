@@ -32,8 +32,9 @@ class BuiltinCell : public RecurrentCell {
               bool bias, Generator& gen);
   /// `count` zero tensors [batch, hidden].
   State zero_state(std::size_t batch, std::size_t count) const;
-  /// Throws ShapeError unless `s` holds `count` tensors [B, hidden].
-  void check_state(const State& s, std::size_t count) const;
+  /// Throws ShapeError unless the projected input xp is [B, gates * hidden] and `s` holds
+  /// `count` tensors [B, hidden] (a narrower xp would make chunk() return too few gates).
+  void check_state(const Var& xp, std::size_t gates, const State& s, std::size_t count) const;
   /// Cell name for error messages ("RNNCell", ...).
   const char* name_;
   /// input_size and hidden_size.

@@ -9,6 +9,10 @@ Var RecurrentCell::project_input(const Var& x) const {
 }
 
 State RecurrentCell::forward(const Var& x, const State& state) {
+  // The projection accepts any leading axes; a cell step takes exactly [batch, input_size].
+  if (x.ndim() != 2 || x.dim(1) != input_size())
+    throw ShapeError("RecurrentCell::forward: input has shape " + shape_str(x.value()) +
+                     ", expected [batch, " + std::to_string(input_size()) + "]");
   return step(project_input(x), state);
 }
 

@@ -1,5 +1,6 @@
 #include "nn/safetensors.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,8 +8,11 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -373,6 +377,15 @@ SafetensorsFile parse_safetensors(const std::uint8_t* data, std::size_t size,
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
+  // A directory opens as a stream on Linux and "sizes" to 2^63 bytes; a device or FIFO has
+  // no size at all. Refuse anything but a regular file before reading.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
+    throw std::runtime_error("load_safetensors: '" + path + "' does not exist");
+  if (!std::filesystem::is_regular_file(status))
+    throw std::runtime_error("load_safetensors: '" + path +
+                             "' is not a regular file (a directory?); expected a .safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error("load_safetensors: cannot open '" + path + "'");
   const std::streamoff len = in.tellg();
@@ -412,6 +425,35 @@ std::string directory_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Test hook UNROLL_FAULT_KILL_DURING_SAVE=1 (see save_safetensors).
+bool kill_during_save() {
+  const char* s = std::getenv("UNROLL_FAULT_KILL_DURING_SAVE");
+  return s && std::strcmp(s, "1") == 0;
+}
+
+// Removes `<name>.tmp.<pid>` files left in `path`'s directory by saves whose process died
+// (SIGKILL, power loss) before the rename. A temp file of a live process (another save of
+// the same path in progress, or a pid reused since) is left alone.
+void remove_stale_temps(const std::string& path) {
+  const std::string dir = directory_of(path);
+  const auto slash = path.find_last_of('/');
+  const std::string prefix =
+      (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    ::unlink((dir + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 void save_safetensors(const std::string& path,
@@ -448,10 +490,24 @@ void save_safetensors(const std::string& path,
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) io_fail("create", tmp, errno);
+  // Test hook: with UNROLL_FAULT_KILL_DURING_SAVE=1 the process writes the first half of
+  // the temp file, syncs it and kills itself, as a crash in the middle of a save would.
+  const std::uint64_t kill_at =
+      kill_during_save() ? (8 + header_len + offset) / 2 : std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t written = 0;
+  auto put = [&](const void* buf, std::size_t n) {
+    if (written + n >= kill_at) {
+      write_all(fd, tmp, buf, static_cast<std::size_t>(kill_at - written));
+      ::fsync(fd);
+      std::raise(SIGKILL);
+    }
+    write_all(fd, tmp, buf, n);
+    written += n;
+  };
   try {
-    write_all(fd, tmp, &header_len, 8);
-    write_all(fd, tmp, text.data(), text.size());
-    for (const auto& [name, t] : tensors) write_all(fd, tmp, t.data(), t.size() * 4);
+    put(&header_len, 8);
+    put(text.data(), text.size());
+    for (const auto& [name, t] : tensors) put(t.data(), t.size() * 4);
     if (::fsync(fd) != 0) io_fail("fsync of", tmp, errno);
   } catch (...) {
     ::close(fd);
@@ -474,6 +530,7 @@ void save_safetensors(const std::string& path,
     ::fsync(dfd);
     ::close(dfd);
   }
+  remove_stale_temps(path);
 }
 
 }  // namespace unroll::nn

@@ -71,7 +71,11 @@ SafetensorsFile load_safetensors(const std::string& path);
 /// over `path`, so an interrupted save leaves the previous file intact. Throws
 /// std::invalid_argument for an empty, duplicate or reserved ("__metadata__") tensor name
 /// (before anything is written) and std::runtime_error for I/O failures; the temporary
-/// file is removed on every error.
+/// file is removed on every error. A temp file left by a save whose process was killed
+/// before the rename is never read, and the next successful save of `path` removes it.
+/// Test hook: with the environment variable UNROLL_FAULT_KILL_DURING_SAVE=1 the process
+/// writes half of the temp file, fsyncs it and sends itself SIGKILL (a crash mid-save;
+/// tests/reliability/test_kill_save.cpp).
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

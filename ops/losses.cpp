@@ -118,7 +118,10 @@ Var cross_entropy(const Var& logits, const IndexTensor& target, Reduction r,
   const ClassLayout c = check_class_target("cross_entropy", "logits", z, target, ignore_index);
   const Shape ts(target.shape().begin(), target.shape().end());
   Tensor l = xt::zeros<float>(ts);
-  std::vector<float> lse(c.rows, 0.0f), e(c.C);
+  // logsumexp = m + ls with m the row max and ls = log sum exp(z - m), kept apart: at
+  // |z| ~ 1e8 and beyond, m + ls rounds ls away (1e30 + ln 3 == 1e30 in float), which made
+  // an all-equal row's loss 0 instead of ln C and its softmax 1 everywhere.
+  std::vector<float> mx(c.rows, 0.0f), ls(c.rows, 0.0f), e(c.C);
   for (std::size_t i = 0; i < c.rows; ++i) {
     const std::int64_t t = target.data()[i];
     if (t == ignore_index) continue;
@@ -126,12 +129,14 @@ Var cross_entropy(const Var& logits, const IndexTensor& target, Reduction r,
     const float m = detail::max_contiguous(row, c.C);
     for (std::size_t k = 0; k < c.C; ++k) e[k] = row[k] - m;
     detail::exp_inplace(e.data(), c.C);
-    lse[i] = m + static_cast<float>(std::log(detail::sum_contiguous(e.data(), c.C)));
-    l.data()[i] = lse[i] - row[t];
+    mx[i] = m;
+    ls[i] = static_cast<float>(std::log(detail::sum_contiguous(e.data(), c.C)));
+    l.data()[i] = (m - row[t]) + ls[i];
   }
   return record("cross_entropy", reduce_class_loss(std::move(l), r, c.count), {logits},
-                [c, r, target, ignore_index, lse = std::move(lse)](const Node& n, GradSink& g) {
-                  // dz = (softmax(z) - onehot(t)) * w, softmax recomputed from the saved logsumexp.
+                [c, r, target, ignore_index, mx = std::move(mx), ls = std::move(ls)](
+                    const Node& n, GradSink& g) {
+                  // dz = (softmax(z) - onehot(t)) * w, softmax recomputed from the saved m, ls.
                   const std::vector<float> w = row_weights(n, r, c, target, ignore_index);
                   const float* Z = n.inputs[0]->value.data();
                   float beta;
@@ -146,7 +151,7 @@ Var cross_entropy(const Var& logits, const IndexTensor& target, Reduction r,
                     }
                     float* d = beta == 0.0f ? out : scratch.data();
                     const float* row = Z + i * c.C;
-                    for (std::size_t k = 0; k < c.C; ++k) d[k] = row[k] - lse[i];
+                    for (std::size_t k = 0; k < c.C; ++k) d[k] = (row[k] - mx[i]) - ls[i];
                     detail::exp_inplace(d, c.C);
                     for (std::size_t k = 0; k < c.C; ++k) d[k] *= w[i];
                     d[t] -= w[i];

@@ -362,6 +362,9 @@ Var logsumexp(const Var& x, int axis, bool keepdims) {
   float* Y = y.data();
   const std::size_t slab = v.n * v.inner;
   std::vector<float> m(v.inner), s(v.inner), e(slab);
+  // Shift m and log-sum ls per output, kept apart for backward: y = m + ls loses ls once
+  // |m| >~ 1e8 (1e30 + ln 3 == 1e30 in float), and exp(x - y) would then be 1, not softmax.
+  std::vector<float> shift(y.size()), logsum(y.size());
   for (std::size_t o = 0; o < v.outer; ++o) {
     const float* xo = X + o * slab;
     if (v.inner == 1) {
@@ -379,19 +382,26 @@ Var logsumexp(const Var& x, int axis, bool keepdims) {
       for (std::size_t i = 0; i < v.inner; ++i) e[k * v.inner + i] = xo[k * v.inner + i] - m[i];
     detail::exp_inplace(e.data(), slab);
     if (v.inner == 1) {
-      Y[o] = m[0] + static_cast<float>(std::log(detail::sum_contiguous(e.data(), v.n)));
+      shift[o] = m[0];
+      logsum[o] = static_cast<float>(std::log(detail::sum_contiguous(e.data(), v.n)));
+      Y[o] = m[0] + logsum[o];
       continue;
     }
     std::fill(s.begin(), s.end(), 0.0f);
     for (std::size_t k = 0; k < v.n; ++k)
       for (std::size_t i = 0; i < v.inner; ++i) s[i] += e[k * v.inner + i];
-    for (std::size_t i = 0; i < v.inner; ++i) Y[o * v.inner + i] = m[i] + std::log(s[i]);
+    for (std::size_t i = 0; i < v.inner; ++i) {
+      shift[o * v.inner + i] = m[i];
+      logsum[o * v.inner + i] = std::log(s[i]);
+      Y[o * v.inner + i] = m[i] + logsum[o * v.inner + i];
+    }
   }
-  return record("logsumexp", std::move(y), {x}, [v](const Node& n, GradSink& g) {
-    // dx[o, k, i] = g[o, i] * exp(x[o, k, i] - y[o, i]) = g * softmax
+  return record("logsumexp", std::move(y), {x},
+                [v, shift = std::move(shift), logsum = std::move(logsum)](const Node& n,
+                                                                          GradSink& g) {
+    // dx[o, k, i] = g[o, i] * exp((x[o, k, i] - m[o, i]) - ls[o, i]) = g * softmax
     const std::size_t slab = v.n * v.inner;
     const float* Xv = n.inputs[0]->value.data();
-    const float* Yv = n.value.data();
     const float* G = n.grad.data();
     float beta;
     float* B = g.buffer(0, beta).data();
@@ -399,10 +409,12 @@ Var logsumexp(const Var& x, int axis, bool keepdims) {
     for (std::size_t o = 0; o < v.outer; ++o) {
       float* d = beta == 0.0f ? B + o * slab : scratch.data();
       const float* xo = Xv + o * slab;
-      const float* yo = Yv + o * v.inner;
+      const float* mo = shift.data() + o * v.inner;
+      const float* lo = logsum.data() + o * v.inner;
       const float* go = G + o * v.inner;
       for (std::size_t k = 0; k < v.n; ++k)
-        for (std::size_t i = 0; i < v.inner; ++i) d[k * v.inner + i] = xo[k * v.inner + i] - yo[i];
+        for (std::size_t i = 0; i < v.inner; ++i)
+          d[k * v.inner + i] = (xo[k * v.inner + i] - mo[i]) - lo[i];
       detail::exp_inplace(d, slab);
       for (std::size_t k = 0; k < v.n; ++k)
         for (std::size_t i = 0; i < v.inner; ++i) d[k * v.inner + i] *= go[i];

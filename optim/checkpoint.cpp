@@ -44,19 +44,26 @@ void save_checkpoint(const std::string& path, const TrainingState& s) {
   nn::save_safetensors(path, tensors, meta);
 }
 
-void load_checkpoint(const std::string& path, TrainingState& s) {
+namespace {
+
+/// Parses the safetensors image with `read` (file or memory), wrapping its errors.
+template <class Read>
+nn::SafetensorsFile read_checkpoint(const std::string& path, TrainingState& s, Read&& read) {
   if (!s.model) throw std::invalid_argument("load_checkpoint: TrainingState::model is null");
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    throw CheckpointError("load_checkpoint: cannot read " + path + ": " + e.what(), {e.what()});
+  }
+}
+
+/// Validates the parsed checkpoint `f` (named `path` in messages) against `s`, then loads it.
+void apply_checkpoint(const nn::SafetensorsFile& f, const std::string& path, TrainingState& s) {
   auto fail = [&](std::vector<std::string> bad) {
     std::string msg = "load_checkpoint: " + path + " does not match (nothing was loaded):";
     for (const auto& b : bad) msg += "\n  " + b;
     throw CheckpointError(msg, std::move(bad));
   };
-  nn::SafetensorsFile f;
-  try {
-    f = nn::load_safetensors(path);
-  } catch (const std::exception& e) {
-    throw CheckpointError("load_checkpoint: cannot read " + path + ": " + e.what(), {e.what()});
-  }
 
   std::vector<std::string> bad;
   auto fmt = f.metadata.find("format");
@@ -154,6 +161,18 @@ void load_checkpoint(const std::string& path, TrainingState& s) {
   for (auto& [n, g] : s.generators) *g = rngs.at(n);
   s.step = *step;
   s.extra = under(f.metadata, "extra.");
+}
+
+}  // namespace
+
+void load_checkpoint(const std::string& path, TrainingState& s) {
+  apply_checkpoint(read_checkpoint(path, s, [&] { return nn::load_safetensors(path); }), path, s);
+}
+
+void load_checkpoint(const std::uint8_t* data, std::size_t size, const std::string& what,
+                     TrainingState& s) {
+  apply_checkpoint(
+      read_checkpoint(what, s, [&] { return nn::parse_safetensors(data, size, what); }), what, s);
 }
 
 }  // namespace unroll::optim

@@ -60,4 +60,10 @@ void save_checkpoint(const std::string& path, const TrainingState& s);
 /// ignored, so a model alone can be loaded from a training checkpoint.
 void load_checkpoint(const std::string& path, TrainingState& s);
 
+/// load_checkpoint from an in-memory safetensors image of `size` bytes at `data` (a file
+/// already read, a network buffer, a fuzzer's input); `what` names it in messages. Same
+/// checks and the same all-or-nothing behaviour as the file version.
+void load_checkpoint(const std::uint8_t* data, std::size_t size, const std::string& what,
+                     TrainingState& s);
+
 }  // namespace unroll::optim

@@ -1,5 +1,6 @@
 #include "optim/optimizer.hpp"
 
+#include <limits>
 #include <set>
 #include <unordered_set>
 
@@ -231,8 +232,10 @@ std::vector<std::string> Optimizer::state_problems(const NamedTensors& tensors,
       continue;
     }
     const auto step = text::to_int(v);
-    if (!step || *step < 0) {
-      bad.push_back("metadata '" + k + "' = '" + v + "' is not a step count");
+    // The next update increments it, so INT64_MAX would overflow.
+    if (!step || *step < 0 || *step == std::numeric_limits<std::int64_t>::max()) {
+      bad.push_back("metadata '" + k + "' = '" + v +
+                    "' is not a step count, expected an integer in [0, 2^63 - 2]");
       continue;
     }
     stateful[{g, i}] = std::vector<bool>(names.size(), false);

@@ -1,6 +1,7 @@
 #include "optim/schedule.hpp"
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <set>
 #include <stdexcept>
@@ -22,8 +23,10 @@ std::string message_of(F&& f) {
   return "";
 }
 
+// An integer that std::int64_t holds: every caller converts it to one, and converting
+// 1e300 (a finite integer-valued double from a corrupt checkpoint) is undefined behaviour.
 bool is_int(double v) {
-  return std::isfinite(v) && v == std::floor(v);
+  return v >= -0x1p63 && v < 0x1p63 && v == std::floor(v);
 }
 
 }  // namespace
@@ -72,7 +75,10 @@ std::vector<std::string> LRSchedule::state_problems(const Metadata& m) const {
   std::set<std::string> known = {"type", "last_epoch", "groups"};
   if (const std::string* e = get("last_epoch")) {
     const auto v = text::to_int(*e);
-    if (!v || *v < 0) bad.push_back("schedule state 'last_epoch' = '" + *e + "' is not an epoch");
+    // The next step() increments it, so INT64_MAX would overflow.
+    if (!v || *v < 0 || *v == std::numeric_limits<std::int64_t>::max())
+      bad.push_back("schedule state 'last_epoch' = '" + *e +
+                    "' is not an epoch, expected an integer in [0, 2^63 - 2]");
   }
   const std::size_t G = opt_->num_groups();
   if (const std::string* gs = get("groups"); gs && *gs != std::to_string(G)) {

@@ -44,6 +44,7 @@ std::vector<RunResult> run_compare(
       tc.lr = c.lr > 0 ? c.lr : default_lr(kind);
       tc.seed = c.seed;
       tc.eval_lengths = eval;
+      tc.communicator = c.communicator;
       const std::string label = task_name + "/" + kind;
       results.push_back(train_and_evaluate(*task, *model, tc, [&](const Progress& p) {
         if (on_progress) on_progress(label, p);

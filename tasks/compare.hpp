@@ -33,6 +33,8 @@ struct CompareConfig {
   bool match_params = true;  ///< match every model's parameter count to the LSTM's
   /// Options passed to the tasks (`--text`, `--csv`, ...).
   TaskOptions task_options;
+  /// Data-parallel training of every run over these ranks (TrainConfig::communicator).
+  distributed::Communicator* communicator = nullptr;
 };
 
 /// Default learning rate for a model kind (when CompareConfig::lr is 0).

@@ -8,7 +8,9 @@
 // held-out split), and the phase of a CSV series counts from its first row.
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numbers>
 #include <sstream>
 
@@ -61,8 +63,18 @@ std::vector<std::string> split_csv(const std::string& line) {
 }
 
 std::vector<double> read_csv_column(const std::string& path, std::string column) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("forecast: cannot open CSV file '" + path + "'");
+  // A directory opens as an empty stream on Linux: say what it is instead of "empty".
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw std::invalid_argument("forecast: CSV path '" + path + "' is not a regular file");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::invalid_argument("forecast: cannot open CSV file '" + path + "'");
+  // Read whole, so that a binary file is recognised before its bytes are shown as column names.
+  const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  if (const auto nul = bytes.find('\0'); nul != std::string::npos)
+    throw std::invalid_argument("forecast: CSV file '" + path + "' contains a NUL byte at offset " +
+                                std::to_string(nul) + " (is it a binary file?)");
+  std::istringstream in(bytes);
   std::string line;
   std::size_t line_no = 0;
   auto next_line = [&] {
@@ -98,6 +110,9 @@ std::vector<double> read_csv_column(const std::string& path, std::string column)
     if (col >= fields.size())
       throw std::invalid_argument(where + "the row has only " + std::to_string(fields.size()) +
                                   " fields");
+    if (fields.size() != header.size())  // a stray or missing comma shifts later columns
+      throw std::invalid_argument(where + "the row has " + std::to_string(fields.size()) +
+                                  " fields but the header has " + std::to_string(header.size()));
     const std::string& f = fields[col];
     if (f.empty()) throw std::invalid_argument(where + "empty value (missing data)");
     char* end = nullptr;

@@ -31,6 +31,16 @@ Var Task::loss(const Var& outputs, const Batch& b) const {
   return ops::sum(diff * diff * Var(mask)) * static_cast<float>(1.0 / denom);
 }
 
+double Task::loss_terms(const Batch& b) const {
+  double count = 0;
+  if (spec().target == TargetKind::Classes) {
+    for (std::int64_t y : b.class_targets) count += y != kNoTarget;
+    return count;
+  }
+  for (float m : b.value_mask) count += m;
+  return count * static_cast<double>(spec().output_dim);
+}
+
 std::map<std::string, double> Task::metrics(const Tensor& out, const Batch& b) const {
   std::map<std::string, double> m;
   if (spec().target == TargetKind::Classes) {

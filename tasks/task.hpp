@@ -70,6 +70,10 @@ class Task {
   virtual double baseline(std::size_t length) const = 0;
   /// Training loss: mean cross-entropy over targeted steps (Classes) or masked MSE (Values).
   virtual Var loss(const Var& outputs, const Batch& batch) const;
+  /// The number of terms loss() averages over on `batch`: targeted steps (Classes) or
+  /// masked values times output_dim (Values). Data-parallel training weights each rank's
+  /// loss by its share of them, so a task that overrides loss() overrides this too.
+  virtual double loss_terms(const Batch& batch) const;
   /// Every metric of outputs [B, T, output_dim] on this batch; includes metric().
   /// Default: accuracy over targeted steps and cross-entropy (Classes), mse and mae (Values).
   virtual std::map<std::string, double> metrics(const Tensor& outputs, const Batch& batch) const;

@@ -11,6 +11,10 @@
 #include "optim/optimizer.hpp"
 #include "tasks/models.hpp"
 
+namespace unroll::distributed {
+class Communicator;
+}
+
 namespace unroll::tasks {
 
 /// Settings of one training run (train_and_evaluate()).
@@ -32,11 +36,20 @@ struct TrainConfig {
   /// Checkpoint written (atomically) every `save_every` steps and at the end; empty: none.
   std::string save_path;
   /// Checkpoint interval in steps (0: only at the end).
+  /// Test hook (docs/reliability.md, "Nothing lost"): when the environment variable
+  /// UNROLL_FAULT_KILL_AT_STEP=m is set, the process sends itself SIGKILL at the start of
+  /// step m, after every checkpoint of the steps before m was written; a deterministic
+  /// stand-in for a crash or `kill -9`, used by tests/reliability/kill_resume_test.sh.
   std::size_t save_every = 0;
   /// Checkpoint to continue from: model, optimizer, data generator, step and curve.
   std::string resume_path;
   /// Strings stored with every checkpoint (task and model settings, for `unroll eval`).
   std::map<std::string, std::string> checkpoint_extra;
+  /// Data-parallel training over these ranks (distributed/data_parallel.hpp); null: this
+  /// process alone. Every rank draws the whole batch of `batch` sequences, trains on its
+  /// slice, and the averaged gradient gives the one-process result; only rank 0 writes
+  /// checkpoints. Every rank must be given the same config.
+  distributed::Communicator* communicator = nullptr;
 };
 
 /// Progress of a run, for live display.
@@ -94,8 +107,9 @@ struct RunResult {
 };
 
 /// Trains `model` on `task` with Adam and gradient clipping, then evaluates it at every
-/// evaluation length on fresh sequences. Throws std::runtime_error if the loss becomes
-/// NaN/Inf (naming the step; the last checkpoint written stays intact). Deterministic for
+/// evaluation length on fresh sequences. Throws std::runtime_error if the loss or a gradient
+/// becomes NaN/Inf, before the optimizer applies it; the message names the step, the last
+/// checkpoint written (which stays intact and finite) and the remedy. Deterministic for
 /// a given seed and thread count, also across a save and resume.
 RunResult train_and_evaluate(const Task& task, SequenceModel& model, const TrainConfig& config,
                              const std::function<void(const Progress&)>& on_progress = {});
