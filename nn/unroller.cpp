@@ -7,7 +7,9 @@
 namespace unroll::nn {
 
 BoolTensor active_mask(const std::vector<std::size_t>& lengths, std::size_t t) {
-  BoolTensor m = xt::empty<bool>({lengths.size(), std::size_t{1}});
+  // from_shape, not xt::empty: converting xt::empty's fixed-rank result to BoolTensor copied
+  // its uninitialised bytes as bools (undefined behaviour, reported by UBSan).
+  BoolTensor m = BoolTensor::from_shape({lengths.size(), std::size_t{1}});
   for (std::size_t b = 0; b < lengths.size(); ++b) m(b, 0) = lengths[b] > t;
   return m;
 }
