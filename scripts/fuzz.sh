@@ -13,8 +13,10 @@ targets=(safetensors checkpoint)
 
 if [[ ${1:-} == --merge ]]; then
   for t in "${targets[@]}"; do
-    # -merge=1 keeps the inputs of the first dir plus those of the others that add coverage.
-    "$build/fuzz/fuzz_$t" -merge=1 "$root/fuzz/corpus/$t" "$build/work/$t" "$build/seeds/$t"
+    # Keeps fuzz/corpus/<t> and adds the fewest other inputs that reach new edges (edges
+    # only, not hit counts, so the corpus stays small).
+    "$build/fuzz/fuzz_$t" -set_cover_merge=1 -use_counters=0 \
+        "$root/fuzz/corpus/$t" "$build/work/$t" "$build/seeds/$t"
   done
   exit 0
 fi
