@@ -414,9 +414,10 @@ void Tape::finish_deferred(bool keep, bool anomaly) {
     }
     d.finish(d.g.data(), d.x.data(), d.rows, d.out, d.in, beta, w.grad.data());
     if (anomaly && !all_finite(w.grad))
-      throw AnomalyError("anomaly: backward of a weight-gradient product (linear) produced "
-                         "NaN/Inf in the gradient of a parameter of shape " +
-                         shape_str(w.value));
+      throw AnomalyError(
+          "anomaly: backward of a weight-gradient product (linear) produced "
+          "NaN/Inf in the gradient of a parameter of shape " +
+          shape_str(w.value));
   }
 }
 

@@ -65,8 +65,8 @@ struct Row {
 };
 
 void print(const std::vector<Row>& rows) {
-  std::printf("%-40s %-12s %9s %9s %9s %8s %8s %9s  %s\n", "check", "size", "RSS start",
-              "warm MiB", "end MiB", "growth", "limit", "time s", "result");
+  std::printf("%-40s %-12s %9s %9s %9s %8s %8s %9s  %s\n", "check", "size", "RSS start", "warm MiB",
+              "end MiB", "growth", "limit", "time s", "result");
   std::printf("%s\n", std::string(132, '-').c_str());
   for (const Row& r : rows) {
     const std::string limit = std::isnan(r.limit) ? "-" : std::to_string(r.limit).substr(0, 5);
@@ -141,8 +141,9 @@ Row soak_tbptt(std::size_t steps, std::size_t k, double limit) {
     const std::size_t len = out.dim(0);
     const Tensor target = xt::view(stream, xt::range(start + 1, start + len), xt::all(), xt::all());
     done = start + len;
-    if (len < 2) return ops::mean(out) * 0.0f;  // a last chunk of one step has no pair:
-                                                 // a zero loss (the losses are averaged)
+    if (len < 2)
+      return ops::mean(out) * 0.0f;  // a last chunk of one step has no pair:
+                                     // a zero loss (the losses are averaged)
     return ops::mse_loss(head(ops::narrow(out, 0, 0, len - 1)), Var(target));
   };
   auto update = [&] {
@@ -238,8 +239,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "steps before the RSS baseline (default: steps / 10, >= 20)");
   app.add_option("--tbptt-steps", tbptt_steps, "time steps of the TBPTT stream (0: skip)")
       ->capture_default_str();
-  app.add_option("--chunk", chunk, "TBPTT chunk length")->capture_default_str()->check(
-      CLI::Range(1, 100000));
+  app.add_option("--chunk", chunk, "TBPTT chunk length")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--unroll-steps", unroll_steps, "steps of the single unrolled graph (0: skip)")
       ->capture_default_str();
   app.add_option("--max-growth-mb", growth, "allowed RSS growth after warm-up, MiB")

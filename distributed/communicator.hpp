@@ -29,7 +29,8 @@ class Communicator {
   virtual void broadcast(float* data, std::size_t n, int root) = 0;
   /// Concatenation in rank order: rank r contributes counts[r] floats from `send`, and every
   /// rank receives all sum(counts) of them in `recv`. counts has size() entries.
-  virtual void allgather(const float* send, float* recv, const std::vector<std::size_t>& counts) = 0;
+  virtual void allgather(const float* send, float* recv,
+                         const std::vector<std::size_t>& counts) = 0;
   /// Waits until every rank has reached this call.
   virtual void barrier() = 0;
   /// Ends every rank of the job with exit status `code` (MPI_Abort); never returns.

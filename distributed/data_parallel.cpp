@@ -37,8 +37,8 @@ std::size_t numel_of(const std::vector<Var>& params) {
 
 BatchSlice batch_slice(std::size_t global_batch, int rank, int size) {
   if (size < 1 || rank < 0 || rank >= size)
-    throw std::invalid_argument("batch_slice: rank " + std::to_string(rank) +
-                                " of a group of " + std::to_string(size));
+    throw std::invalid_argument("batch_slice: rank " + std::to_string(rank) + " of a group of " +
+                                std::to_string(size));
   const auto n = static_cast<std::size_t>(size), r = static_cast<std::size_t>(rank);
   if (global_batch < n)
     throw std::invalid_argument("data-parallel: the batch of " + std::to_string(global_batch) +
@@ -100,7 +100,8 @@ void unflatten_gradients(const std::vector<float>& buffer, const std::vector<Var
 std::vector<float> flatten_values(const std::vector<Var>& params) {
   std::vector<float> out;
   out.reserve(numel_of(params));
-  for (const Var& p : params) out.insert(out.end(), p.value().data(), p.value().data() + p.value().size());
+  for (const Var& p : params)
+    out.insert(out.end(), p.value().data(), p.value().data() + p.value().size());
   return out;
 }
 

@@ -24,13 +24,13 @@ namespace unroll::fuzz {
 /// metadata names ("optim.type", "schedule.type"; Adam and StepLR when absent or unknown),
 /// so every type's validation is reachable from the bytes, and a generator "data".
 struct CheckpointTarget {
-  Generator init{7};                        ///< draws the initial weights
-  Generator data{8};                        ///< the generator the checkpoint restores
-  nn::Sequential model;                     ///< the MLP
-  std::unique_ptr<optim::Optimizer> opt;    ///< optimizer over {weights, biases}
-  std::unique_ptr<optim::LRSchedule> sched; ///< schedule of `opt`
-  std::int64_t step = 0;                    ///< restored step
-  std::map<std::string, std::string> extra; ///< restored free-form strings
+  Generator init{7};                         ///< draws the initial weights
+  Generator data{8};                         ///< the generator the checkpoint restores
+  nn::Sequential model;                      ///< the MLP
+  std::unique_ptr<optim::Optimizer> opt;     ///< optimizer over {weights, biases}
+  std::unique_ptr<optim::LRSchedule> sched;  ///< schedule of `opt`
+  std::int64_t step = 0;                     ///< restored step
+  std::map<std::string, std::string> extra;  ///< restored free-form strings
 
   /// Builds the optimizer and schedule named by `meta` (a peek at the input's metadata).
   explicit CheckpointTarget(const std::map<std::string, std::string>& meta) {

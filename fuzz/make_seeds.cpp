@@ -74,7 +74,6 @@ int main(int argc, char** argv) {
       unroll::optim::save_checkpoint((ck_dir / (std::string(o) + "_" + s + ".ckpt")).string(),
                                      t.state());
     }
-  std::cout << "make_seeds: " << std::size(dtypes) + 1 << " safetensors, " << n
-            << " checkpoints\n";
+  std::cout << "make_seeds: " << std::size(dtypes) + 1 << " safetensors, " << n << " checkpoints\n";
   return 0;
 }

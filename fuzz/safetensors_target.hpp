@@ -26,9 +26,10 @@ inline bool safetensors_input(const std::uint8_t* data, std::size_t size) {
   }
   double sum = 0;
   for (const auto& [name, t] : f.tensors) {
-    if (numel(t.shape) != (t.is_float() ? std::get<Tensor>(t.data).size()
-                                        : std::get<IndexTensor>(t.data).size()))
-      throw std::logic_error("tensor '" + name + "' holds a different element count than its shape " +
+    if (numel(t.shape) !=
+        (t.is_float() ? std::get<Tensor>(t.data).size() : std::get<IndexTensor>(t.data).size()))
+      throw std::logic_error("tensor '" + name +
+                             "' holds a different element count than its shape " +
                              shape_str(t.shape));
     if (t.is_float())
       for (float v : std::get<Tensor>(t.data)) sum += std::isfinite(v) ? v : 0.0;

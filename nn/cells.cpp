@@ -48,8 +48,8 @@ void BuiltinCell::check_state(const Var& xp, std::size_t gates, const State& s,
   for (const Var& v : s)
     if (v.ndim() != 2 || v.dim(0) != xp.dim(0) || v.dim(1) != hidden_)
       throw ShapeError(std::string(name_) + ": state tensor has shape " + shape_str(v.value()) +
-                       ", expected [" + std::to_string(xp.dim(0)) + ", " +
-                       std::to_string(hidden_) + "] ([batch, hidden])");
+                       ", expected [" + std::to_string(xp.dim(0)) + ", " + std::to_string(hidden_) +
+                       "] ([batch, hidden])");
 }
 
 RNNCell::RNNCell(std::size_t in, std::size_t hidden, bool bias, Nonlinearity act, Generator& gen)

@@ -384,8 +384,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (!std::filesystem::exists(status))
     throw std::runtime_error("load_safetensors: '" + path + "' does not exist");
   if (!std::filesystem::is_regular_file(status))
-    throw std::runtime_error("load_safetensors: '" + path +
-                             "' is not a regular file (a directory?); expected a .safetensors file");
+    throw std::runtime_error(
+        "load_safetensors: '" + path +
+        "' is not a regular file (a directory?); expected a .safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error("load_safetensors: cannot open '" + path + "'");
   const std::streamoff len = in.tellg();
@@ -437,16 +438,14 @@ bool kill_during_save() {
 void remove_stale_temps(const std::string& path) {
   const std::string dir = directory_of(path);
   const auto slash = path.find_last_of('/');
-  const std::string prefix =
-      (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
   DIR* d = ::opendir(dir.c_str());
   if (!d) return;
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
     const std::string digits = name.substr(prefix.size());
-    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
-      continue;
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     const auto pid = static_cast<pid_t>(std::stol(digits));
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     ::unlink((dir + "/" + name).c_str());
@@ -492,8 +491,8 @@ void save_safetensors(const std::string& path,
   if (fd < 0) io_fail("create", tmp, errno);
   // Test hook: with UNROLL_FAULT_KILL_DURING_SAVE=1 the process writes the first half of
   // the temp file, syncs it and kills itself, as a crash in the middle of a save would.
-  const std::uint64_t kill_at =
-      kill_during_save() ? (8 + header_len + offset) / 2 : std::numeric_limits<std::uint64_t>::max();
+  const std::uint64_t kill_at = kill_during_save() ? (8 + header_len + offset) / 2
+                                                   : std::numeric_limits<std::uint64_t>::max();
   std::uint64_t written = 0;
   auto put = [&](const void* buf, std::size_t n) {
     if (written + n >= kill_at) {

@@ -147,8 +147,8 @@ Var attention_weights(const HeadSlice& q, const HeadSlice& k, std::size_t H, flo
         std::copy(src, src + T * S, P);
         beta = 1.0f;
       }
-      gemm(false, true, T, S, d, scale, Q + hq.at(b, h), hq.row(), K + hk.at(b, h), hk.row(),
-           beta, P, S);
+      gemm(false, true, T, S, d, scale, Q + hq.at(b, h), hq.row(), K + hk.at(b, h), hk.row(), beta,
+           P, S);
     }
   softmax_rows(p.data(), B * H * T, S);
 
@@ -157,44 +157,43 @@ Var attention_weights(const HeadSlice& q, const HeadSlice& k, std::size_t H, flo
   std::vector<Var> inputs{q.source};
   if (!shared) inputs.push_back(k.source);
   const std::size_t ki = shared ? 0 : 1;
-  return autograd::record(
-      op, std::move(p), inputs, [=](const Node& n, GradSink& g) {
-        const float* P = n.value.data();
-        const float* dP = n.grad.data();
-        const float* Qv = n.inputs[0]->value.data();
-        const float* Kv = n.inputs[ki]->value.data();
-        float *dQ = nullptr, *dK = nullptr;
-        float bq = 0.0f, bk = 0.0f;
-        if (shared) {
-          if (g.needs(0)) {
-            dQ = block_grad(g, 0, {{hq.offset, H * d}, {hk.offset, H * d}}, bq);
-            dK = dQ;
-            bk = bq;
-          }
-        } else {
-          if (g.needs(0)) dQ = block_grad(g, 0, {{hq.offset, H * d}}, bq);
-          if (g.needs(1)) dK = block_grad(g, 1, {{hk.offset, H * d}}, bk);
+  return autograd::record(op, std::move(p), inputs, [=](const Node& n, GradSink& g) {
+    const float* P = n.value.data();
+    const float* dP = n.grad.data();
+    const float* Qv = n.inputs[0]->value.data();
+    const float* Kv = n.inputs[ki]->value.data();
+    float *dQ = nullptr, *dK = nullptr;
+    float bq = 0.0f, bk = 0.0f;
+    if (shared) {
+      if (g.needs(0)) {
+        dQ = block_grad(g, 0, {{hq.offset, H * d}, {hk.offset, H * d}}, bq);
+        dK = dQ;
+        bk = bq;
+      }
+    } else {
+      if (g.needs(0)) dQ = block_grad(g, 0, {{hq.offset, H * d}}, bq);
+      if (g.needs(1)) dK = block_grad(g, 1, {{hk.offset, H * d}}, bk);
+    }
+    std::vector<float> dS(T * S);
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t h = 0; h < H; ++h) {
+        const std::size_t o = (b * H + h) * T * S;
+        for (std::size_t t = 0; t < T; ++t) {  // dS = P * (dP - rowsum(dP * P))
+          const float* pr = P + o + t * S;
+          const float* gr = dP + o + t * S;
+          double dot = 0;
+          for (std::size_t s = 0; s < S; ++s) dot += static_cast<double>(pr[s]) * gr[s];
+          const auto df = static_cast<float>(dot);
+          for (std::size_t s = 0; s < S; ++s) dS[t * S + s] = pr[s] * (gr[s] - df);
         }
-        std::vector<float> dS(T * S);
-        for (std::size_t b = 0; b < B; ++b)
-          for (std::size_t h = 0; h < H; ++h) {
-            const std::size_t o = (b * H + h) * T * S;
-            for (std::size_t t = 0; t < T; ++t) {  // dS = P * (dP - rowsum(dP * P))
-              const float* pr = P + o + t * S;
-              const float* gr = dP + o + t * S;
-              double dot = 0;
-              for (std::size_t s = 0; s < S; ++s) dot += static_cast<double>(pr[s]) * gr[s];
-              const auto df = static_cast<float>(dot);
-              for (std::size_t s = 0; s < S; ++s) dS[t * S + s] = pr[s] * (gr[s] - df);
-            }
-            if (dQ)  // dq_bh [T, d] = scale dS [T, S] k_bh [S, d]
-              gemm(false, false, T, d, S, scale, dS.data(), S, Kv + hk.at(b, h), hk.row(), bq,
-                   dQ + hq.at(b, h), hq.row());
-            if (dK)  // dk_bh [S, d] = scale dS^T q_bh [T, d]
-              gemm(true, false, S, d, T, scale, dS.data(), S, Qv + hq.at(b, h), hq.row(), bk,
-                   dK + hk.at(b, h), hk.row());
-          }
-      });
+        if (dQ)  // dq_bh [T, d] = scale dS [T, S] k_bh [S, d]
+          gemm(false, false, T, d, S, scale, dS.data(), S, Kv + hk.at(b, h), hk.row(), bq,
+               dQ + hq.at(b, h), hq.row());
+        if (dK)  // dk_bh [S, d] = scale dS^T q_bh [T, d]
+          gemm(true, false, S, d, T, scale, dS.data(), S, Qv + hq.at(b, h), hq.row(), bk,
+               dK + hk.at(b, h), hk.row());
+      }
+  });
 }
 
 Var attention_combine(const Var& weights, const HeadSlice& v, bool time_major) {
@@ -203,8 +202,7 @@ Var attention_combine(const Var& weights, const HeadSlice& v, bool time_major) {
     throw ShapeError(std::string(op) + ": weights " +
                      (weights.defined() ? shape_str(weights.shape()) : std::string("undefined")) +
                      " must be 4-D [B, heads, T, S]");
-  const std::size_t B = weights.dim(0), H = weights.dim(1), T = weights.dim(2),
-                    S = weights.dim(3);
+  const std::size_t B = weights.dim(0), H = weights.dim(1), T = weights.dim(2), S = weights.dim(3);
   if (H == 0) throw ShapeError(std::string(op) + ": weights have 0 heads");
   const Heads hv = heads_of(op, "v", v, H, time_major);
   const std::size_t dv = hv.d;
@@ -225,25 +223,24 @@ Var attention_combine(const Var& weights, const HeadSlice& v, bool time_major) {
     for (std::size_t h = 0; h < H; ++h)
       gemm(false, false, T, dv, S, 1.0f, P + (b * H + h) * T * S, S, V + hv.at(b, h), hv.row(),
            0.0f, out.data() + ho.at(b, h), ho.row());
-  return autograd::record(
-      op, std::move(out), {weights, v.source}, [=](const Node& n, GradSink& g) {
-        const float* Pv = n.inputs[0]->value.data();
-        const float* Vv = n.inputs[1]->value.data();
-        const float* dO = n.grad.data();
-        float bp = 0.0f, bv = 0.0f;
-        float* dP = g.needs(0) ? g.buffer(0, bp).data() : nullptr;
-        float* dV = g.needs(1) ? block_grad(g, 1, {{hv.offset, H * dv}}, bv) : nullptr;
-        for (std::size_t b = 0; b < B; ++b)
-          for (std::size_t h = 0; h < H; ++h) {
-            const std::size_t o = (b * H + h) * T * S;
-            if (dP)  // dP_bh [T, S] = dO_bh [T, dv] v_bh^T
-              gemm(false, true, T, S, dv, 1.0f, dO + ho.at(b, h), ho.row(), Vv + hv.at(b, h),
-                   hv.row(), bp, dP + o, S);
-            if (dV)  // dv_bh [S, dv] = P_bh^T dO_bh
-              gemm(true, false, S, dv, T, 1.0f, Pv + o, S, dO + ho.at(b, h), ho.row(), bv,
-                   dV + hv.at(b, h), hv.row());
-          }
-      });
+  return autograd::record(op, std::move(out), {weights, v.source}, [=](const Node& n, GradSink& g) {
+    const float* Pv = n.inputs[0]->value.data();
+    const float* Vv = n.inputs[1]->value.data();
+    const float* dO = n.grad.data();
+    float bp = 0.0f, bv = 0.0f;
+    float* dP = g.needs(0) ? g.buffer(0, bp).data() : nullptr;
+    float* dV = g.needs(1) ? block_grad(g, 1, {{hv.offset, H * dv}}, bv) : nullptr;
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t h = 0; h < H; ++h) {
+        const std::size_t o = (b * H + h) * T * S;
+        if (dP)  // dP_bh [T, S] = dO_bh [T, dv] v_bh^T
+          gemm(false, true, T, S, dv, 1.0f, dO + ho.at(b, h), ho.row(), Vv + hv.at(b, h), hv.row(),
+               bp, dP + o, S);
+        if (dV)  // dv_bh [S, dv] = P_bh^T dO_bh
+          gemm(true, false, S, dv, T, 1.0f, Pv + o, S, dO + ho.at(b, h), ho.row(), bv,
+               dV + hv.at(b, h), hv.row());
+      }
+  });
 }
 
 }  // namespace unroll::ops

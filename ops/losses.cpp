@@ -134,8 +134,8 @@ Var cross_entropy(const Var& logits, const IndexTensor& target, Reduction r,
     l.data()[i] = (m - row[t]) + ls[i];
   }
   return record("cross_entropy", reduce_class_loss(std::move(l), r, c.count), {logits},
-                [c, r, target, ignore_index, mx = std::move(mx), ls = std::move(ls)](
-                    const Node& n, GradSink& g) {
+                [c, r, target, ignore_index, mx = std::move(mx), ls = std::move(ls)](const Node& n,
+                                                                                     GradSink& g) {
                   // dz = (softmax(z) - onehot(t)) * w, softmax recomputed from the saved m, ls.
                   const std::vector<float> w = row_weights(n, r, c, target, ignore_index);
                   const float* Z = n.inputs[0]->value.data();

@@ -396,32 +396,32 @@ Var logsumexp(const Var& x, int axis, bool keepdims) {
       Y[o * v.inner + i] = m[i] + logsum[o * v.inner + i];
     }
   }
-  return record("logsumexp", std::move(y), {x},
-                [v, shift = std::move(shift), logsum = std::move(logsum)](const Node& n,
-                                                                          GradSink& g) {
-    // dx[o, k, i] = g[o, i] * exp((x[o, k, i] - m[o, i]) - ls[o, i]) = g * softmax
-    const std::size_t slab = v.n * v.inner;
-    const float* Xv = n.inputs[0]->value.data();
-    const float* G = n.grad.data();
-    float beta;
-    float* B = g.buffer(0, beta).data();
-    std::vector<float> scratch(beta == 0.0f ? 0 : slab);
-    for (std::size_t o = 0; o < v.outer; ++o) {
-      float* d = beta == 0.0f ? B + o * slab : scratch.data();
-      const float* xo = Xv + o * slab;
-      const float* mo = shift.data() + o * v.inner;
-      const float* lo = logsum.data() + o * v.inner;
-      const float* go = G + o * v.inner;
-      for (std::size_t k = 0; k < v.n; ++k)
-        for (std::size_t i = 0; i < v.inner; ++i)
-          d[k * v.inner + i] = (xo[k * v.inner + i] - mo[i]) - lo[i];
-      detail::exp_inplace(d, slab);
-      for (std::size_t k = 0; k < v.n; ++k)
-        for (std::size_t i = 0; i < v.inner; ++i) d[k * v.inner + i] *= go[i];
-      if (beta != 0.0f)
-        for (std::size_t j = 0; j < slab; ++j) B[o * slab + j] += d[j];
-    }
-  });
+  return record(
+      "logsumexp", std::move(y), {x},
+      [v, shift = std::move(shift), logsum = std::move(logsum)](const Node& n, GradSink& g) {
+        // dx[o, k, i] = g[o, i] * exp((x[o, k, i] - m[o, i]) - ls[o, i]) = g * softmax
+        const std::size_t slab = v.n * v.inner;
+        const float* Xv = n.inputs[0]->value.data();
+        const float* G = n.grad.data();
+        float beta;
+        float* B = g.buffer(0, beta).data();
+        std::vector<float> scratch(beta == 0.0f ? 0 : slab);
+        for (std::size_t o = 0; o < v.outer; ++o) {
+          float* d = beta == 0.0f ? B + o * slab : scratch.data();
+          const float* xo = Xv + o * slab;
+          const float* mo = shift.data() + o * v.inner;
+          const float* lo = logsum.data() + o * v.inner;
+          const float* go = G + o * v.inner;
+          for (std::size_t k = 0; k < v.n; ++k)
+            for (std::size_t i = 0; i < v.inner; ++i)
+              d[k * v.inner + i] = (xo[k * v.inner + i] - mo[i]) - lo[i];
+          detail::exp_inplace(d, slab);
+          for (std::size_t k = 0; k < v.n; ++k)
+            for (std::size_t i = 0; i < v.inner; ++i) d[k * v.inner + i] *= go[i];
+          if (beta != 0.0f)
+            for (std::size_t j = 0; j < slab; ++j) B[o * slab + j] += d[j];
+        }
+      });
 }
 
 }  // namespace unroll::ops

@@ -161,9 +161,8 @@ RunResult train_and_evaluate(const Task& task, SequenceModel& model, const Train
   };
   auto check_loss = [&](float lv, std::size_t step) {
     if (!std::isfinite(lv))
-      fail_nonfinite(std::string("loss became non-finite (") + (std::isnan(lv) ? "NaN" : "Inf") +
-                         ")",
-                     step);
+      fail_nonfinite(
+          std::string("loss became non-finite (") + (std::isnan(lv) ? "NaN" : "Inf") + ")", step);
   };
   const std::size_t kill_step = kill_at_step();
 

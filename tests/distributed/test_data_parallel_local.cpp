@@ -46,7 +46,8 @@ TEST_CASE("slice_batch copies the rows of every batch tensor", "[distributed]") 
 }
 
 TEST_CASE("fused gradient buffer: scaled gradients, then flags, then one slot", "[distributed]") {
-  Var a(Tensor{1.0f, 2.0f}, true), b(test::shaped(std::vector<float>{3.0f}, {1, 1}), true), c(Tensor{5.0f}, true);
+  Var a(Tensor{1.0f, 2.0f}, true), b(test::shaped(std::vector<float>{3.0f}, {1, 1}), true),
+      c(Tensor{5.0f}, true);
   ops::sum(a * a * 3.0f + b * 2.0f).backward();  // da = 6a = [6, 12], db = 2 * 2 = 4, c: none
   std::vector<float> buf;
   distributed::flatten_gradients({a, b, c}, 0.5f, buf);

@@ -68,7 +68,7 @@ class UnevenCopy : public tasks::Task {
 
 struct Run {
   tasks::RunResult result;
-  std::vector<float> params;                 // every parameter, in model order
+  std::vector<float> params;                                // every parameter, in model order
   std::vector<std::pair<std::size_t, std::size_t>> exempt;  // [begin, end) of params not compared
 };
 
@@ -106,7 +106,8 @@ Run train(const tasks::Task& task, const std::string& kind, std::size_t steps,
   for (const auto& [name, p] : model->named_parameters()) {
     const std::size_t n = p.value().size();
     const std::string suffix = "self_attn.in_proj_bias";
-    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
       r.exempt.push_back({offset + n / 3, offset + 2 * n / 3});
     offset += n;
   }
@@ -136,8 +137,8 @@ std::string compare_runs(const Run& got, const Run& want) {
   for (std::size_t i = 0; i < got.result.curve.size(); ++i) {
     const auto &g = got.result.curve[i], &w = want.result.curve[i];
     if (g.step != w.step || !close(g.loss, w.loss) || !close(g.metric, w.metric))
-      return "curve point " + std::to_string(w.step) + ": loss " + std::to_string(g.loss) +
-             " vs " + std::to_string(w.loss) + ", metric " + std::to_string(g.metric) + " vs " +
+      return "curve point " + std::to_string(w.step) + ": loss " + std::to_string(g.loss) + " vs " +
+             std::to_string(w.loss) + ", metric " + std::to_string(g.metric) + " vs " +
              std::to_string(w.metric);
   }
   for (const auto& [L, metrics] : want.result.eval)

@@ -42,7 +42,8 @@ Tensor naive(const Tensor& q, std::size_t qo, const Tensor& k, std::size_t ko, c
         for (std::size_t j = 0; j < S; ++j) p(b, h, t, j) = static_cast<float>(s[j] / z);
         for (std::size_t c = 0; c < dv; ++c) {
           double acc = 0;
-          for (std::size_t j = 0; j < S; ++j) acc += p(b, h, t, j) * at(v, tm, b, j, vo + h * dv + c);
+          for (std::size_t j = 0; j < S; ++j)
+            acc += p(b, h, t, j) * at(v, tm, b, j, vo + h * dv + c);
           (tm ? out(t, b, h * dv + c) : out(b, t, h * dv + c)) = static_cast<float>(acc);
         }
       }
@@ -109,7 +110,9 @@ TEST_CASE("attention ops: gradcheck packed, separate, time-major, biased, tied q
     CHECK_GRADIENTS(f, {randn({B, T, E}, 25), randn({B, T, E}, 26)});
   }
   SECTION("the weights alone, as a model's attention map") {
-    auto f = [&](const Vars& x) { return ops::attention_weights({x[0], 0, d}, {x[1], 0, d}, H, 1.0f); };
+    auto f = [&](const Vars& x) {
+      return ops::attention_weights({x[0], 0, d}, {x[1], 0, d}, H, 1.0f);
+    };
     CHECK_GRADIENTS(f, {randn({B, T, E}, 27), randn({B, 5, E}, 28)});
   }
 }

@@ -169,8 +169,7 @@ TEST_CASE("linear: parameters accumulate over calls like a module's weight", "[l
                   autograd::NamedVars{{"W", W}, {"b", b}}, kLinearInEach);
 }
 
-TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t",
-          "[linalg]") {
+TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t", "[linalg]") {
   // W [600, 500] is beyond the size at which the tape batches the per-step weight-gradient
   // products into one GEMM at the end of the walk; one call with 300 rows is computed at
   // once. Loss = sum_t sum(linear(x_t, W) * C_t), so dW = sum_t C_t^T x_t (naive loops).
@@ -186,8 +185,7 @@ TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t"
   for (std::size_t t = 0; t < rows.size(); ++t)
     for (std::size_t r = 0; r < rows[t]; ++r)
       for (std::size_t o = 0; o < out; ++o)
-        for (std::size_t i = 0; i < in; ++i)
-          want(o, i) += cs[t](r, o) * xs[t](r, i);
+        for (std::size_t i = 0; i < in; ++i) want(o, i) += cs[t](r, o) * xs[t](r, i);
   for (int pass = 1; pass <= 2; ++pass) {  // a second backward accumulates onto the first
     autograd::Tape tape;
     autograd::TapeScope scope(tape);

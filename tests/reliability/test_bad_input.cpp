@@ -141,26 +141,31 @@ TEST_CASE("bad input: malformed safetensors files on disk give one error naming 
        "is larger than the 32 bytes after the length prefix"},
       {"truncated inside the data", Bytes(good.begin(), good.end() - 4),
        "run past the data section of 28 bytes"},
-      {"wrong magic: a text file", Bytes{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'},
+      {"wrong magic: a text file",
+       Bytes{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'},
        "exceeds the 104857600-byte limit"},
       {"negative header length (-5 as int64)", image("{}", {}, std::uint64_t(-5)),
        "header length 18446744073709551611 exceeds"},
-      {"huge header length 2^40", image("{}", {}, 1ull << 40), "header length 1099511627776 exceeds"},
+      {"huge header length 2^40", image("{}", {}, 1ull << 40),
+       "header length 1099511627776 exceeds"},
       {"header length one past the end", image("{}", {}, 3), "larger than the 2 bytes"},
       {"bad JSON header", image("{" + w + ",}", data), "header is not valid JSON"},
       {"header is not an object", image("[\"weight\"]", data), "header is a JSON array"},
       {"offsets past the end", image("{" + w + "," + b + "}", floats({1, 2, 3})),
        "data_offsets [24, 32] run past the data section of 12 bytes"},
-      {"huge offsets", image(R"({"weight":{"dtype":"F32","shape":[2,3],"data_offsets":[)" +
-                                 std::to_string(1ull << 62) + "," +
-                                 std::to_string((1ull << 62) + 24) + "]}}",
-                             data),
+      {"huge offsets",
+       image(R"({"weight":{"dtype":"F32","shape":[2,3],"data_offsets":[)" +
+                 std::to_string(1ull << 62) + "," + std::to_string((1ull << 62) + 24) + "]}}",
+             data),
        "run past the data section"},
-      {"negative shape", image(R"({"weight":{"dtype":"F32","shape":[-2,3],"data_offsets":[0,24]}})", data),
+      {"negative shape",
+       image(R"({"weight":{"dtype":"F32","shape":[-2,3],"data_offsets":[0,24]}})", data),
        "shape entry 0 is -2, expected a non-negative integer"},
-      {"negative offset", image(R"({"weight":{"dtype":"F32","shape":[2,3],"data_offsets":[-24,0]}})", data),
+      {"negative offset",
+       image(R"({"weight":{"dtype":"F32","shape":[2,3],"data_offsets":[-24,0]}})", data),
        "expected [begin, end] with non-negative integers"},
-      {"unknown dtype", image(R"({"weight":{"dtype":"F8","shape":[2,3],"data_offsets":[0,24]}})", data),
+      {"unknown dtype",
+       image(R"({"weight":{"dtype":"F8","shape":[2,3],"data_offsets":[0,24]}})", data),
        "unknown dtype \"F8\", expected one of F32"},
       {"dtype whose size does not fit the bytes",
        edit_header(good, [](nlohmann::json& h) { h["weight"]["dtype"] = "F64"; }),
@@ -213,7 +218,9 @@ TEST_CASE("bad input: well-formed safetensors that do not fit the module (dtype,
              Contains("weight") && Contains("I32"));
   // The shape transposed: [3, 2] stored, [2, 3] expected.
   CHECK_THAT(rejected(edit_header(s.good,
-                                  [](nlohmann::json& h) { h["weight"]["shape"] = {3, 2}; })),
+                                  [](nlohmann::json& h) {
+                                    h["weight"]["shape"] = {3, 2};
+                                  })),
              Contains("weight") && Contains("[3, 2]") && Contains("[2, 3]"));
   // A tensor missing, another unexpected.
   CHECK_THAT(rejected(edit_header(s.good,
@@ -275,20 +282,25 @@ TEST_CASE("bad input: malformed and mismatched checkpoints load nothing and list
   Bytes negative = good;
   std::memset(negative.data(), 0xff, 8);  // -1 as int64
   CHECK_THAT(problem(negative), Contains("header length 18446744073709551615 exceeds"));
-  CHECK_THAT(problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"].erase("format"); })),
-             Contains("metadata 'format' is missing, expected 'unroll-checkpoint-1'"));
-  CHECK_THAT(problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["step"] = "7x"; })),
-             Contains("metadata 'step' = '7x' is not an integer"));
   CHECK_THAT(
-      problem(edit_header(good, [](nlohmann::json& h) { h["model.weight"]["shape"] = {3, 2}; })),
-      Contains("'model.weight': checkpoint [3, 2] vs model [2, 3]"));
+      problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"].erase("format"); })),
+      Contains("metadata 'format' is missing, expected 'unroll-checkpoint-1'"));
+  CHECK_THAT(
+      problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["step"] = "7x"; })),
+      Contains("metadata 'step' = '7x' is not an integer"));
+  CHECK_THAT(problem(edit_header(good,
+                                 [](nlohmann::json& h) {
+                                   h["model.weight"]["shape"] = {3, 2};
+                                 })),
+             Contains("'model.weight': checkpoint [3, 2] vs model [2, 3]"));
   CHECK_THAT(
       problem(edit_header(good, [](nlohmann::json& h) { h["model.weight"]["dtype"] = "I32"; })),
       Contains("'model.weight' has dtype I32, expected a float dtype"));
   CHECK_THAT(problem(edit_header(good, [](nlohmann::json& h) { h.erase("model.bias"); })),
              Contains("missing model parameter 'model.bias' [2]"));
-  CHECK_THAT(problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["rng.data"] = "x"; })),
-             Contains("generator state 'rng.data' is malformed"));
+  CHECK_THAT(
+      problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["rng.data"] = "x"; })),
+      Contains("generator state 'rng.data' is malformed"));
   // Several problems at once are all listed.
   const std::string many = problem(edit_header(good, [](nlohmann::json& h) {
     h["model.weight"]["shape"] = {3, 2};
@@ -307,16 +319,22 @@ TEST_CASE("bad input: wrong shapes to Linear, Embedding and Sequential name modu
           "[reliability][bad_input]") {
   Generator gen(1);
   nn::Linear lin(4, 3, true, gen);
-  CHECK_THAT(message_of([&] { lin(Var(randn({2, 5}))); }),
+  CHECK_THAT(message_of([&] {
+               lin(Var(randn({2, 5})));
+             }),
              Contains("linear") && Contains("[2, 5]") && Contains("[3, 4]"));
   CHECK_THAT(message_of([&] { lin(Var(Tensor(1.0f))); }), Contains("linear"));
   nn::Embedding emb(5, 3, -1, gen);
-  CHECK_THAT(message_of([&] { emb(IndexTensor{0, 5}); }),
+  CHECK_THAT(message_of([&] {
+               emb(IndexTensor{0, 5});
+             }),
              Contains("embedding") && Contains("5") && Contains("[5, 3]"));
   CHECK_THAT(message_of([&] { emb(IndexTensor{-1}); }), Contains("embedding") && Contains("-1"));
   nn::Sequential seq({std::make_shared<nn::Linear>(4, 3, true, gen), nn::Tanh(),
                       std::make_shared<nn::Linear>(3, 2, true, gen)});
-  CHECK_THAT(message_of([&] { seq(Var(randn({2, 6}))); }),
+  CHECK_THAT(message_of([&] {
+               seq(Var(randn({2, 6})));
+             }),
              Contains("linear") && Contains("[2, 6]"));
 }
 
@@ -331,10 +349,14 @@ TEST_CASE("bad input: wrong input or state shapes to the RNN, LSTM and GRU cells
     INFO("cell " << k++ << " (rnn, lstm, gru)");
     const nn::State s0 = cell->initial_state(2);
     // Input features 5, expected 3.
-    CHECK_THAT(message_of([&] { cell->forward(Var(randn({2, 5})), s0); }),
+    CHECK_THAT(message_of([&] {
+                 cell->forward(Var(randn({2, 5})), s0);
+               }),
                Contains("[2, 5]") && Contains("3"));
     // A 3-D input where [batch, features] is expected (was accepted and broadcast).
-    CHECK_THAT(message_of([&] { cell->forward(Var(randn({1, 2, 3})), s0); }),
+    CHECK_THAT(message_of([&] {
+                 cell->forward(Var(randn({1, 2, 3})), s0);
+               }),
                Contains("[1, 2, 3]") && Contains("expected [batch, 3]"));
     // State of batch 3 for an input of batch 2, and of width 5 for hidden 4.
     nn::State wrong_batch, wrong_width;
@@ -342,19 +364,29 @@ TEST_CASE("bad input: wrong input or state shapes to the RNN, LSTM and GRU cells
       wrong_batch.push_back(Var(randn({3, 4})));
       wrong_width.push_back(Var(randn({2, 5})));
     }
-    CHECK_THAT(message_of([&] { cell->forward(Var(randn({2, 3})), wrong_batch); }),
+    CHECK_THAT(message_of([&] {
+                 cell->forward(Var(randn({2, 3})), wrong_batch);
+               }),
                Contains("[3, 4]") && Contains("[2, 4]"));
-    CHECK_THAT(message_of([&] { cell->forward(Var(randn({2, 3})), wrong_width); }),
+    CHECK_THAT(message_of([&] {
+                 cell->forward(Var(randn({2, 3})), wrong_width);
+               }),
                Contains("[2, 5]") && Contains("[2, 4]"));
   }
   // The LSTM needs {h, c}: {h} alone is one tensor short.
-  CHECK_THAT(message_of([&] { lstm.forward(Var(randn({2, 3})), {Var(randn({2, 4}))}); }),
+  CHECK_THAT(message_of([&] {
+               lstm.forward(Var(randn({2, 3})), {Var(randn({2, 4}))});
+             }),
              Contains("LSTMCell: expected a state of 2 tensors, got 1"));
   // step() takes the projected input [B, 4H]; a narrower one used to make chunk() return
   // fewer than 4 gates and the LSTM read past the end of them (a crash).
-  CHECK_THAT(message_of([&] { lstm.step(Var(randn({2, 2})), lstm.initial_state(2)); }),
+  CHECK_THAT(message_of([&] {
+               lstm.step(Var(randn({2, 2})), lstm.initial_state(2));
+             }),
              Contains("LSTMCell") && Contains("[2, 2]") && Contains("expected [batch, 16]"));
-  CHECK_THAT(message_of([&] { gru.step(Var(randn({2, 2})), gru.initial_state(2)); }),
+  CHECK_THAT(message_of([&] {
+               gru.step(Var(randn({2, 2})), gru.initial_state(2));
+             }),
              Contains("GRUCell") && Contains("[2, 2]") && Contains("expected [batch, 12]"));
 }
 
@@ -362,21 +394,31 @@ TEST_CASE("bad input: wrong shapes to unroll(), RNN and GRU layers, TransformerE
           "[reliability][bad_input]") {
   Generator gen(4);
   nn::GRUCell cell(3, 4, true, gen);
-  CHECK_THAT(message_of([&] { nn::unroll(cell, Var(randn({5, 3}))); }),
+  CHECK_THAT(message_of([&] {
+               nn::unroll(cell, Var(randn({5, 3})));
+             }),
              Contains("[5, 3]") && Contains("3-D"));
-  CHECK_THAT(message_of([&] { nn::unroll(cell, Var(randn({5, 2, 7}))); }),
+  CHECK_THAT(message_of([&] {
+               nn::unroll(cell, Var(randn({5, 2, 7})));
+             }),
              Contains("[5, 2, 7]") && Contains("3"));
   nn::UnrollOptions lengths;
   lengths.lengths = {5, 6};  // longer than T = 5
-  CHECK_THAT(message_of([&] { nn::unroll(cell, Var(randn({5, 2, 3})), {}, lengths); }),
+  CHECK_THAT(message_of([&] {
+               nn::unroll(cell, Var(randn({5, 2, 3})), {}, lengths);
+             }),
              Contains("6") && Contains("5"));
 
   nn::RNN rnn(3, 4, {}, gen);
   nn::GRU gru(3, 4, {}, gen);
   for (nn::RecurrentLayer* layer : std::initializer_list<nn::RecurrentLayer*>{&rnn, &gru}) {
-    CHECK_THAT(message_of([&] { layer->forward(Var(randn({5, 2, 7}))); }),
+    CHECK_THAT(message_of([&] {
+                 layer->forward(Var(randn({5, 2, 7})));
+               }),
                Contains("[5, 2, 7]") && Contains("3"));
-    CHECK_THAT(message_of([&] { layer->forward(Var(randn({5, 2, 3})), {Var(randn({2, 2, 4}))}); }),
+    CHECK_THAT(message_of([&] {
+                 layer->forward(Var(randn({5, 2, 3})), {Var(randn({2, 2, 4}))});
+               }),
                Contains("[2, 2, 4]") && Contains("[1, 2, 4]"));
   }
 
@@ -386,19 +428,29 @@ TEST_CASE("bad input: wrong shapes to unroll(), RNN and GRU layers, TransformerE
   lo.dim_feedforward = 16;
   lo.dropout = 0.0f;
   nn::TransformerEncoder enc(lo, 2, true, gen);
-  CHECK_THAT(message_of([&] { enc.forward(Var(randn({3, 2, 6}))); }),
+  CHECK_THAT(message_of([&] {
+               enc.forward(Var(randn({3, 2, 6})));
+             }),
              Contains("[3, 2, 6]") && Contains("8"));
   nn::KVCache cache;
-  CHECK_THAT(message_of([&] { enc.step(Var(randn({2, 6})), cache); }),
+  CHECK_THAT(message_of([&] {
+               enc.step(Var(randn({2, 6})), cache);
+             }),
              Contains("[2, 6]") && Contains("8"));
 
   nn::LSTM lstm(3, 4, {}, gen);
   auto loss = [](const Var& out, std::size_t) { return ops::mean(out); };
-  CHECK_THAT(message_of([&] { nn::train_truncated_bptt(lstm, randn({10, 3}), 4, loss, [] {}); }),
+  CHECK_THAT(message_of([&] {
+               nn::train_truncated_bptt(lstm, randn({10, 3}), 4, loss, [] {});
+             }),
              Contains("3-D") && Contains("[10, 3]"));
-  CHECK_THAT(message_of([&] { nn::train_truncated_bptt(lstm, randn({10, 2, 3}), 0, loss, [] {}); }),
+  CHECK_THAT(message_of([&] {
+               nn::train_truncated_bptt(lstm, randn({10, 2, 3}), 0, loss, [] {});
+             }),
              Contains("k must be >= 1"));
-  CHECK_THAT(message_of([&] { nn::train_truncated_bptt(lstm, randn({10, 2, 5}), 4, loss, [] {}); }),
+  CHECK_THAT(message_of([&] {
+               nn::train_truncated_bptt(lstm, randn({10, 2, 5}), 4, loss, [] {});
+             }),
              Contains("[4, 2, 5]") && Contains("3"));
 }
 
@@ -408,20 +460,21 @@ TEST_CASE("bad input: charlm text files: binary, empty, directory, missing; non-
           "[reliability][bad_input]") {
   TempDir dir;
   auto error = [](const std::string& path) {
-    return error_of<std::invalid_argument>([&] { tasks::make_task("charlm", {.text_path = path}); });
+    return error_of<std::invalid_argument>(
+        [&] { tasks::make_task("charlm", {.text_path = path}); });
   };
   // Binary: a PNG signature and header (has NUL bytes, as binary files almost always do).
   const std::string png = dir.write("image.png", Bytes{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
                                                        0, 0, 0, 13, 'I', 'H', 'D', 'R'});
-  CHECK(error(png) == "charlm: text file '" + png +
-                          "' contains a NUL byte at offset 8 (is it a binary file?)");
+  CHECK(error(png) ==
+        "charlm: text file '" + png + "' contains a NUL byte at offset 8 (is it a binary file?)");
   const std::string empty = dir.write("empty.txt", "");
   CHECK(error(empty) == "charlm: text file '" + empty + "' is empty");
   CHECK(error(dir.path.string()) ==
         "charlm: text path '" + dir.path.string() + "' is not a regular file");
   CHECK(error("/dev/null") == "charlm: text path '/dev/null' is not a regular file");
-  CHECK(error(dir.file("nope.txt")) == "charlm: text file '" + dir.file("nope.txt") +
-                                           "' does not exist");
+  CHECK(error(dir.file("nope.txt")) ==
+        "charlm: text file '" + dir.file("nope.txt") + "' does not exist");
   // Latin-1 (not UTF-8): bytes are the tokens, so it is a valid corpus of 4 symbols.
   const std::string latin1 = dir.write("latin1.txt", "caf\xe9 caf\xe9 ");
   const auto task = tasks::make_task("charlm", {.text_path = latin1});
@@ -437,8 +490,7 @@ TEST_CASE("bad input: forecast CSV files: header only, ragged rows, binary, dire
           "[reliability][bad_input]") {
   TempDir dir;
   auto error = [](const std::string& path, const std::string& column) {
-    return error_of<std::invalid_argument>(
-        [&] { tasks::make_forecast_task(path, column, 4); });
+    return error_of<std::invalid_argument>([&] { tasks::make_forecast_task(path, column, 4); });
   };
   auto series = [](int n) {
     std::string s = "t,load\n";
@@ -459,8 +511,8 @@ TEST_CASE("bad input: forecast CSV files: header only, ragged rows, binary, dire
   std::string s = "a,load,c\n";
   for (int i = 0; i < 20; ++i) s += "1," + std::to_string(i % 3) + (i == 5 ? "\n" : ",7\n");
   const std::string missing = dir.write("missing.csv", s);
-  CHECK(error(missing, "c") == "forecast: CSV file '" + missing +
-                                   "' line 7, column 'c': the row has only 2 fields");
+  CHECK(error(missing, "c") ==
+        "forecast: CSV file '" + missing + "' line 7, column 'c': the row has only 2 fields");
   CHECK(error(missing, "load") == "forecast: CSV file '" + missing +
                                       "' line 7, column 'load': the row has 2 fields but the "
                                       "header has 3");

@@ -9,10 +9,10 @@
 #include "helpers.hpp"
 
 using namespace unroll;
+using ops::Reduction;
 using unroll::test::finite;
 using unroll::test::max_abs_diff;
 using unroll::test::shaped;
-using ops::Reduction;
 
 namespace {
 constexpr float kBig = 1e30f;
@@ -41,10 +41,9 @@ TEST_CASE("softmax and log_softmax at +-1e4 and +-1e30: exact values and gradien
   const Tensor g = {{1, 2, 3}, {1, 2, 3}, {1, 2, 3}, {1, 2, 3}};
   y.backward(g);
   REQUIRE(finite(v.grad()));
-  CHECK(max_abs_diff(v.grad(), Tensor{{0, 0, 0},
-                                      {-third, 0, third},
-                                      {-third, 0, third},
-                                      {-third, 0, third}}) < 1e-6);
+  CHECK(max_abs_diff(
+            v.grad(),
+            Tensor{{0, 0, 0}, {-third, 0, third}, {-third, 0, third}, {-third, 0, third}}) < 1e-6);
 
   // log_softmax: row 0 = x - 1e30 = [0, -2e30, -1e30]; equal rows -ln 3 each.
   Var w(x, true);
@@ -78,7 +77,8 @@ TEST_CASE("cross_entropy at +-1e30 and on all-equal rows", "[reliability][extrem
   CHECK(max_abs_diff(z.grad(), Tensor{{1, -1, 0}, {0, 0, 0}, {third, third, -2 * third}}) < 1e-6);
 }
 
-TEST_CASE("logsumexp of all-equal rows at 1e30: value 1e30, gradient 1/C", "[reliability][extreme]") {
+TEST_CASE("logsumexp of all-equal rows at 1e30: value 1e30, gradient 1/C",
+          "[reliability][extreme]") {
   // logsumexp([c, c, c]) = c + ln 3, which is 1e30 in float for c = 1e30 and 1e4 + ln 3 for
   // c = 1e4; its gradient is softmax = [1/3, 1/3, 1/3] either way (was [1, 1, 1] at 1e30).
   Var x(Tensor{{kBig, kBig, kBig}, {1e4f, 1e4f, 1e4f}, {kBig, -kBig, 0.0f}}, true);
@@ -138,7 +138,10 @@ TEST_CASE("layer_norm: constant rows give beta, huge spreads normalise, gradient
           "[reliability][extreme]") {
   SECTION("a constant row (zero variance) at 0, +-1e4 and +-1e30 is exactly beta") {
     // xhat = (x - mu) * rstd with x - mu = 0 exactly, so y = w * 0 + b = b.
-    Var x(Tensor{{0, 0, 0}, {1e4f, 1e4f, 1e4f}, {-1e4f, -1e4f, -1e4f}, {kBig, kBig, kBig},
+    Var x(Tensor{{0, 0, 0},
+                 {1e4f, 1e4f, 1e4f},
+                 {-1e4f, -1e4f, -1e4f},
+                 {kBig, kBig, kBig},
                  {-kBig, -kBig, -kBig}},
           true);
     Var w(Tensor{1.0f, 2.0f, 3.0f}, true), b(Tensor{0.5f, -0.5f, 1.5f}, true);
