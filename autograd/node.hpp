@@ -42,6 +42,20 @@ struct Node {
   std::uint64_t pin_epoch = 0;   ///< a leaf is pinned once per tape epoch
   xt::svector<Node*, 3> inputs;  ///< empty for leaves
   BackwardFn backward;           ///< empty for leaves
+  /// No backward reads `value` (neither this op's nor a consumer's recorded so far): once no
+  /// Var refers to the node, no later op can read it either, and the value is released.
+  bool value_unread = false;
+  bool value_released = false;        ///< `value` was freed; `released_shape` keeps its shape
+  Tensor::shape_type released_shape;  ///< the shape of a released value
+
+  /// The value's shape, also after the value was released.
+  const Tensor::shape_type& shape() const {
+    return value_released ? released_shape : value.shape();
+  }
+  /// Number of elements of the value, also after it was released.
+  std::size_t numel() const;
+  /// Frees the value, keeping its shape (backward needs shapes, not values, of such nodes).
+  void release_value() noexcept;
 
   /// True for inputs and parameters (no backward function).
   bool is_leaf() const { return !backward; }

@@ -52,13 +52,18 @@ inline void check_forward_anomaly(const char* op, const Tensor& value, const Inp
 
 template <class Inputs>
 Var commit_impl(Tape& tape, const char* op, std::shared_ptr<Node> node, const Inputs& inputs,
-                BackwardFn&& backward) {
+                BackwardFn&& backward, Reads reads) {
   check_forward_anomaly(op, node->value, inputs, tape.size());
   node->requires_grad = true;
   node->op = op;
   node->backward = std::move(backward);
+  node->value_unread = !reads.output;
+  std::size_t k = 0;
   for (const Var& v : inputs) {
     Node* in = v.node();
+    // Inputs past bit 31 count as read: the safe side.
+    if (k >= 32 || (reads.inputs >> k & 1u)) in->value_unread = false;
+    ++k;
     if (!in->is_leaf() && !tape.owns(*in))
       throw AutogradError(std::string(op) +
                           ": an input was recorded on another tape; detach() it or record "
@@ -72,7 +77,8 @@ Var commit_impl(Tape& tape, const char* op, std::shared_ptr<Node> node, const In
 }
 
 template <class Inputs>
-Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn&& backward) {
+Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn&& backward,
+                Reads reads) {
   Tape* tape = recording_tape_impl(inputs);
   if (!tape) {
     check_forward_anomaly(op, value, inputs, current_tape().size());
@@ -80,13 +86,11 @@ Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn
   }
   std::shared_ptr<Node> node = detail_acquire_node(*tape);
   node->value = std::move(value);
-  return commit_impl(*tape, op, std::move(node), inputs, std::move(backward));
+  return commit_impl(*tape, op, std::move(node), inputs, std::move(backward), reads);
 }
 
 // Inline loop: the svector operator== goes through a memcmp call, measurable at ~100 ns/op.
-bool same_shape(const Tensor& a, const Tensor& b) {
-  const auto& x = a.shape();
-  const auto& y = b.shape();
+bool same_shape(const Tensor::shape_type& x, const Tensor::shape_type& y) {
   if (x.size() != y.size()) return false;
   for (std::size_t k = 0; k < x.size(); ++k)
     if (x[k] != y[k]) return false;
@@ -117,22 +121,23 @@ namespace {
 Tensor reduced_for(const Node& self, std::size_t i, const Tensor& grad) {
   const Node& in = *self.inputs[i];
   try {
-    return reduce_to_shape(grad, shape_of(in.value));
+    return reduce_to_shape(grad, Shape(in.shape().begin(), in.shape().end()));
   } catch (const ShapeError&) {
     throw AutogradError(std::string("backward of '") + self.op + "': gradient for input " +
                         std::to_string(i) + " has shape " + shape_str(grad) +
-                        ", which does not reduce to the input's shape " + shape_str(in.value));
+                        ", which does not reduce to the input's shape " +
+                        shape_str(Shape(in.shape().begin(), in.shape().end())));
   }
 }
 }  // namespace
 
 Tensor& GradSink::fresh(Node& in) {
-  const std::size_t n = in.value.size();
+  const std::size_t n = in.numel();
   if (in.grad.size() != n && tape_) {
     tape_->release_grad(in.grad);
     tape_->take_spare(in.grad, n);
   }
-  if (!same_shape(in.grad, in.value)) in.grad.resize(in.value.shape());
+  if (!same_shape(in.grad.shape(), in.shape())) in.grad.resize(in.shape());
   in.has_grad = true;
   in.pending = true;
   return in.grad;
@@ -155,7 +160,7 @@ void GradSink::add_same_shape(Node& in, const Tensor& grad) {
 void GradSink::add(std::size_t i, Tensor&& grad) {
   Node& in = *self_.inputs[i];
   if (!in.requires_grad) return;
-  if (!same_shape(grad, in.value)) grad = reduced_for(self_, i, grad);
+  if (!same_shape(grad.shape(), in.shape())) grad = reduced_for(self_, i, grad);
   if (in.has_grad) {
     xt::noalias(in.grad) += grad;
   } else {
@@ -173,7 +178,7 @@ void GradSink::add(std::size_t i, const Tensor& grad) {
   }
   Node& in = *self_.inputs[i];
   if (!in.requires_grad) return;
-  if (same_shape(grad, in.value))
+  if (same_shape(grad.shape(), in.shape()))
     add_same_shape(in, grad);
   else
     add(i, reduced_for(self_, i, grad));
@@ -189,7 +194,7 @@ void GradSink::flush(bool dead) {
       deferred_ &= ~(std::uint64_t{1} << i);
     } else if (in.has_grad) {
       deferred_ &= ~(std::uint64_t{1} << i);
-      if (same_shape(self.grad, in.value))
+      if (same_shape(self.grad.shape(), in.shape()))
         add_same_shape(in, self.grad);
       else
         add(i, reduced_for(self, i, self.grad));
@@ -201,16 +206,16 @@ void GradSink::flush(bool dead) {
     const auto i = static_cast<std::size_t>(std::countr_zero(deferred_));
     deferred_ &= deferred_ - 1;
     Node& in = *self.inputs[i];
-    if (deferred_ == 0 && dead && !in.has_grad && same_shape(self.grad, in.value) &&
+    if (deferred_ == 0 && dead && !in.has_grad && same_shape(self.grad.shape(), in.shape()) &&
         self.grad.size() > kKeepGradElements) {
       // Hand the buffer itself over: no copy, no allocation.
       tape_->release_grad(in.grad);
       in.grad.storage() = std::move(self.grad.storage());
-      in.grad.resize(in.value.shape());
+      in.grad.resize(in.shape());
       mark_empty(self.grad);
       in.has_grad = true;
       in.pending = true;
-    } else if (same_shape(self.grad, in.value)) {
+    } else if (same_shape(self.grad.shape(), in.shape())) {
       add_same_shape(in, self.grad);
     } else {
       add(i, reduced_for(self, i, self.grad));
@@ -335,6 +340,8 @@ void Tape::clear() {
     n.requires_grad = false;
     n.has_grad = false;
     n.pending = false;
+    n.value_unread = false;    // a constant from now on, or recycled: nothing to release
+    n.value_released = false;  // (only nodes no Var holds were released: these are recycled)
     if (p.use_count() == 1) {
       retire_grad(n.grad);
       n.retain_grad = false;
@@ -408,7 +415,7 @@ void Tape::finish_deferred(bool keep, bool anomaly) {
         release_grad(w.grad);
         take_spare(w.grad, w.value.size());
       }
-      if (!same_shape(w.grad, w.value)) w.grad.resize(w.value.shape());
+      if (!same_shape(w.grad.shape(), w.value.shape())) w.grad.resize(w.value.shape());
       w.has_grad = true;
       beta = 0.0f;
     }
@@ -457,12 +464,13 @@ AnomalyGuard::~AnomalyGuard() {
 
 // ---------------------------------------------------------------- record / backward
 
-Var record(const char* op, Tensor value, VarRefs inputs, BackwardFn backward) {
-  return record_impl(op, std::move(value), inputs, std::move(backward));
+Var record(const char* op, Tensor value, VarRefs inputs, BackwardFn backward, Reads reads) {
+  return record_impl(op, std::move(value), inputs, std::move(backward), reads);
 }
 
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward) {
-  return record_impl(op, std::move(value), inputs, std::move(backward));
+Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward,
+           Reads reads) {
+  return record_impl(op, std::move(value), inputs, std::move(backward), reads);
 }
 
 namespace detail {
@@ -473,12 +481,12 @@ Tape* recording_tape(const std::vector<Var>& inputs) {
   return recording_tape_impl(inputs);
 }
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
-           BackwardFn&& backward) {
-  return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
+           BackwardFn&& backward, Reads reads) {
+  return commit_impl(tape, op, std::move(node), inputs, std::move(backward), reads);
 }
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, const std::vector<Var>& inputs,
-           BackwardFn&& backward) {
-  return commit_impl(tape, op, std::move(node), inputs, std::move(backward));
+           BackwardFn&& backward, Reads reads) {
+  return commit_impl(tape, op, std::move(node), inputs, std::move(backward), reads);
 }
 }  // namespace detail
 

@@ -58,7 +58,7 @@ class GradSink {
  private:
   friend class Tape;
   GradSink(Node& self, Tape* tape) : self_(self), owner_(&self), tape_(tape) {}
-  /// in.grad ready to be overwritten: shaped like in.value, buffer recycled when possible.
+  /// in.grad ready to be overwritten: shaped like the input's value, buffer recycled when possible.
   Tensor& fresh(Node& in);
   void add_same_shape(Node& in, const Tensor& grad);
   /// The hand-offs of the output gradient deferred by add(i, self.grad); `dead` says the
@@ -188,11 +188,32 @@ class AnomalyGuard {
 
 using VarRefs = std::initializer_list<std::reference_wrapper<const Var>>;
 
+/// What an op's backward reads besides its output gradient: its own output value, and the
+/// values of the inputs whose bits are set. The tape frees every value that no backward
+/// reads as soon as no Var refers to it (shapes are always kept), so it holds what backward
+/// needs and not every intermediate. The default, everything, is always safe.
+struct Reads {
+  bool output = true;
+  std::uint32_t inputs = ~std::uint32_t{0};  ///< bit i: the value of input i
+};
+/// Backward reads the output and every input (the default).
+inline constexpr Reads kReadsAll{};
+/// Backward reads only shapes and the output gradient (add, reshape, slices, joins).
+inline constexpr Reads kReadsNothing{false, 0};
+/// Backward reads only the output value (tanh, sigmoid, exp).
+inline constexpr Reads kReadsOutput{true, 0};
+/// Backward reads the input values, not the output (mul, matmul, linear).
+inline constexpr Reads kReadsInputs{false, ~std::uint32_t{0}};
+/// Backward reads only the first input's value (relu, log, abs).
+inline constexpr Reads kReadsFirstInput{false, 0b1};
+
 /// Record an op: `value` is its output, `inputs` its differentiable inputs, `backward`
 /// its gradient rule. When no input requires grad (or grad is disabled) nothing is
 /// recorded and a constant is returned. This is the one entry point every op uses.
-Var record(const char* op, Tensor value, VarRefs inputs, BackwardFn backward);
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward);
+Var record(const char* op, Tensor value, VarRefs inputs, BackwardFn backward,
+           Reads reads = kReadsAll);
+Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward,
+           Reads reads = kReadsAll);
 
 namespace detail {
 /// The tape an op on `inputs` records onto now, or nullptr when it records nothing.
@@ -200,19 +221,19 @@ Tape* recording_tape(VarRefs inputs);
 Tape* recording_tape(const std::vector<Var>& inputs);
 /// Second half of record(): anomaly check, links to the inputs, push on the tape.
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, VarRefs inputs,
-           BackwardFn&& backward);
+           BackwardFn&& backward, Reads reads);
 Var commit(Tape& tape, const char* op, std::shared_ptr<Node> node, const std::vector<Var>& inputs,
-           BackwardFn&& backward);
+           BackwardFn&& backward, Reads reads);
 
 template <class E, class Inputs>
 Var record_expression(const char* op, const xt::xexpression<E>& value, const Inputs& inputs,
-                      BackwardFn&& backward) {
+                      BackwardFn&& backward, Reads reads) {
   Tape* tape = recording_tape(inputs);
-  if (!tape) return record(op, Tensor(value), inputs, std::move(backward));
+  if (!tape) return record(op, Tensor(value), inputs, std::move(backward), reads);
   std::shared_ptr<Node> node = detail_acquire_node(*tape);
   // Evaluated into the recycled node's buffer: no allocation when the size repeats.
   xt::noalias(node->value) = value;
-  return commit(*tape, op, std::move(node), inputs, std::move(backward));
+  return commit(*tape, op, std::move(node), inputs, std::move(backward), reads);
 }
 }  // namespace detail
 
@@ -220,14 +241,15 @@ Var record_expression(const char* op, const xt::xexpression<E>& value, const Inp
 /// output is evaluated into a recycled buffer instead of a freshly allocated Tensor.
 template <class E>
 requires(!std::is_same_v<E, Tensor>) Var
-    record(const char* op, const xt::xexpression<E>& value, VarRefs inputs, BackwardFn backward) {
-  return detail::record_expression(op, value, inputs, std::move(backward));
+    record(const char* op, const xt::xexpression<E>& value, VarRefs inputs, BackwardFn backward,
+           Reads reads = kReadsAll) {
+  return detail::record_expression(op, value, inputs, std::move(backward), reads);
 }
 template <class E>
 requires(!std::is_same_v<E, Tensor>) Var
     record(const char* op, const xt::xexpression<E>& value, const std::vector<Var>& inputs,
-           BackwardFn backward) {
-  return detail::record_expression(op, value, inputs, std::move(backward));
+           BackwardFn backward, Reads reads = kReadsAll) {
+  return detail::record_expression(op, value, inputs, std::move(backward), reads);
 }
 
 /// Reverse-mode pass from `root` (one element, seed 1): fills grad() of every leaf that
@@ -253,7 +275,7 @@ requires(xt::is_xexpression<std::decay_t<E>>::value &&
   Node& in = *self_.inputs[i];
   if (!in.requires_grad) return;
   const auto& gs = grad.shape();
-  const auto& vs = in.value.shape();
+  const auto& vs = in.shape();
   bool same = gs.size() == vs.size();
   for (std::size_t k = 0; same && k < vs.size(); ++k) same = gs[k] == vs[k];
   if (!same) {

@@ -32,9 +32,22 @@ std::string Node::input_shapes() const {
   std::string out;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (i) out += ", ";
-    out += shape_str(inputs[i]->value);
+    out += shape_str(Shape(inputs[i]->shape().begin(), inputs[i]->shape().end()));
   }
   return out.empty() ? "none" : out;
+}
+
+std::size_t Node::numel() const {
+  if (!value_released) return value.size();
+  std::size_t n = 1;
+  for (std::size_t d : released_shape) n *= d;
+  return n;
+}
+
+void Node::release_value() noexcept {
+  released_shape = value.shape();
+  value_released = true;
+  value = no_buffer();
 }
 }  // namespace autograd
 

@@ -17,7 +17,9 @@ Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<autograd::No
   node_->requires_grad = requires_grad;
 }
 
-const Tensor& Var::value() const { return checked(node_).value; }
+const Tensor& Var::value() const {
+  return checked(node_).value;
+}
 
 Tensor& Var::mutable_value() {
   auto& n = checked(node_);
@@ -27,8 +29,12 @@ Tensor& Var::mutable_value() {
   return n.value;
 }
 
-Shape Var::shape() const { return shape_of(value()); }
-std::size_t Var::ndim() const { return value().dimension(); }
+Shape Var::shape() const {
+  return shape_of(value());
+}
+std::size_t Var::ndim() const {
+  return value().dimension();
+}
 std::size_t Var::dim(std::size_t axis) const {
   const auto& v = value();
   if (axis >= v.dimension())
@@ -36,7 +42,9 @@ std::size_t Var::dim(std::size_t axis) const {
                      shape_str(v));
   return v.shape()[axis];
 }
-std::size_t Var::size() const { return value().size(); }
+std::size_t Var::size() const {
+  return value().size();
+}
 float Var::item() const {
   const auto& v = value();
   if (v.size() != 1)
@@ -44,8 +52,12 @@ float Var::item() const {
   return v.data()[0];
 }
 
-bool Var::requires_grad() const { return checked(node_).requires_grad; }
-bool Var::has_grad() const { return checked(node_).has_grad; }
+bool Var::requires_grad() const {
+  return checked(node_).requires_grad;
+}
+bool Var::has_grad() const {
+  return checked(node_).has_grad;
+}
 
 const Tensor& Var::grad() const {
   auto& n = checked(node_);
@@ -57,12 +69,22 @@ const Tensor& Var::grad() const {
   return n.grad;
 }
 
-void Var::zero_grad() const { checked(node_).has_grad = false; }
-void Var::retain_grad() const { checked(node_).retain_grad = true; }
+void Var::zero_grad() const {
+  checked(node_).has_grad = false;
+}
+void Var::retain_grad() const {
+  checked(node_).retain_grad = true;
+}
 
-Var Var::detach() const { return Var(value(), false); }
+Var Var::detach() const {
+  return Var(value(), false);
+}
 
-void Var::backward() const { autograd::backward(*this); }
-void Var::backward(const Tensor& seed) const { autograd::backward(*this, seed); }
+void Var::backward() const {
+  autograd::backward(*this);
+}
+void Var::backward(const Tensor& seed) const {
+  autograd::backward(*this, seed);
+}
 
 }  // namespace unroll

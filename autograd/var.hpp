@@ -17,6 +17,25 @@ class Var {
   explicit Var(Tensor value, bool requires_grad = false);
   /// A handle to an existing node (used by ops).
   explicit Var(std::shared_ptr<autograd::Node> node) : node_(std::move(node)) {}
+  Var(const Var&) = default;
+  Var(Var&&) noexcept = default;
+  Var& operator=(const Var& other) {
+    if (node_ != other.node_) {
+      drop();
+      node_ = other.node_;
+    }
+    return *this;
+  }
+  Var& operator=(Var&& other) noexcept {
+    if (this != &other) {
+      drop();
+      node_ = std::move(other.node_);
+    }
+    return *this;
+  }
+  /// Dropping the last Var of a recorded value that no backward reads frees the value: the
+  /// tape then holds only what backward needs (a shape suffices for the rest).
+  ~Var() { drop(); }
 
   /// A leaf that requires grad: the form parameters take.
   static Var parameter(Tensor value) { return Var(std::move(value), true); }
@@ -63,6 +82,12 @@ class Var {
   const std::shared_ptr<autograd::Node>& node_ptr() const { return node_; }
 
  private:
+  // The tape holds one reference to a recorded node; this Var is the only other one.
+  void drop() noexcept {
+    if (node_ && node_->value_unread && node_.use_count() == 2) node_->release_value();
+    node_.reset();
+  }
+
   std::shared_ptr<autograd::Node> node_;
 };
 

@@ -223,24 +223,27 @@ Var attention_combine(const Var& weights, const HeadSlice& v, bool time_major) {
     for (std::size_t h = 0; h < H; ++h)
       gemm(false, false, T, dv, S, 1.0f, P + (b * H + h) * T * S, S, V + hv.at(b, h), hv.row(),
            0.0f, out.data() + ho.at(b, h), ho.row());
-  return autograd::record(op, std::move(out), {weights, v.source}, [=](const Node& n, GradSink& g) {
-    const float* Pv = n.inputs[0]->value.data();
-    const float* Vv = n.inputs[1]->value.data();
-    const float* dO = n.grad.data();
-    float bp = 0.0f, bv = 0.0f;
-    float* dP = g.needs(0) ? g.buffer(0, bp).data() : nullptr;
-    float* dV = g.needs(1) ? block_grad(g, 1, {{hv.offset, H * dv}}, bv) : nullptr;
-    for (std::size_t b = 0; b < B; ++b)
-      for (std::size_t h = 0; h < H; ++h) {
-        const std::size_t o = (b * H + h) * T * S;
-        if (dP)  // dP_bh [T, S] = dO_bh [T, dv] v_bh^T
-          gemm(false, true, T, S, dv, 1.0f, dO + ho.at(b, h), ho.row(), Vv + hv.at(b, h), hv.row(),
-               bp, dP + o, S);
-        if (dV)  // dv_bh [S, dv] = P_bh^T dO_bh
-          gemm(true, false, S, dv, T, 1.0f, Pv + o, S, dO + ho.at(b, h), ho.row(), bv,
-               dV + hv.at(b, h), hv.row());
-      }
-  });
+  return autograd::record(
+      op, std::move(out), {weights, v.source},
+      [=](const Node& n, GradSink& g) {
+        const float* Pv = n.inputs[0]->value.data();
+        const float* Vv = n.inputs[1]->value.data();
+        const float* dO = n.grad.data();
+        float bp = 0.0f, bv = 0.0f;
+        float* dP = g.needs(0) ? g.buffer(0, bp).data() : nullptr;
+        float* dV = g.needs(1) ? block_grad(g, 1, {{hv.offset, H * dv}}, bv) : nullptr;
+        for (std::size_t b = 0; b < B; ++b)
+          for (std::size_t h = 0; h < H; ++h) {
+            const std::size_t o = (b * H + h) * T * S;
+            if (dP)  // dP_bh [T, S] = dO_bh [T, dv] v_bh^T
+              gemm(false, true, T, S, dv, 1.0f, dO + ho.at(b, h), ho.row(), Vv + hv.at(b, h),
+                   hv.row(), bp, dP + o, S);
+            if (dV)  // dv_bh [S, dv] = P_bh^T dO_bh
+              gemm(true, false, S, dv, T, 1.0f, Pv + o, S, dO + ho.at(b, h), ho.row(), bv,
+                   dV + hv.at(b, h), hv.row());
+          }
+      },
+      autograd::kReadsInputs);
 }
 
 }  // namespace unroll::ops

@@ -20,10 +20,12 @@ Var dropout(const Var& x, float p, bool training, Generator& gen) {
   float* m = mask.data();
   for (std::size_t i = 0, n = mask.size(); i < n; ++i) m[i] = gen.uniform() >= p ? scale : 0.0f;
   Tensor y = x.value() * mask;
-  return autograd::record("dropout", std::move(y), {x},
-                          [mask = std::move(mask)](const autograd::Node& n, autograd::GradSink& g) {
-                            g.add(0, n.grad * mask);
-                          });
+  return autograd::record(
+      "dropout", std::move(y), {x},
+      [mask = std::move(mask)](const autograd::Node& n, autograd::GradSink& g) {
+        g.add(0, n.grad * mask);
+      },
+      autograd::kReadsNothing);
 }
 
 }  // namespace unroll::ops

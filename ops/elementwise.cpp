@@ -26,54 +26,71 @@ const Tensor& in(const Node& n, std::size_t i) {
 
 Var add(const Var& a, const Var& b) {
   check_broadcast("add", a, b);
-  return record("add", a.value() + b.value(), {a, b}, [](const Node& n, GradSink& g) {
-    g.add(0, n.grad);
-    g.add(1, n.grad);
-  });
+  return record(
+      "add", a.value() + b.value(), {a, b},
+      [](const Node& n, GradSink& g) {
+        g.add(0, n.grad);
+        g.add(1, n.grad);
+      },
+      autograd::kReadsNothing);
 }
 
 Var sub(const Var& a, const Var& b) {
   check_broadcast("sub", a, b);
-  return record("sub", a.value() - b.value(), {a, b}, [](const Node& n, GradSink& g) {
-    g.add(0, n.grad);
-    if (g.needs(1)) g.add(1, -n.grad);
-  });
+  return record(
+      "sub", a.value() - b.value(), {a, b},
+      [](const Node& n, GradSink& g) {
+        g.add(0, n.grad);
+        if (g.needs(1)) g.add(1, -n.grad);
+      },
+      autograd::kReadsNothing);
 }
 
 Var mul(const Var& a, const Var& b) {
   check_broadcast("mul", a, b);
-  return record("mul", a.value() * b.value(), {a, b}, [](const Node& n, GradSink& g) {
-    if (g.needs(0)) g.add(0, n.grad * in(n, 1));
-    if (g.needs(1)) g.add(1, n.grad * in(n, 0));
-  });
+  return record(
+      "mul", a.value() * b.value(), {a, b},
+      [](const Node& n, GradSink& g) {
+        if (g.needs(0)) g.add(0, n.grad * in(n, 1));
+        if (g.needs(1)) g.add(1, n.grad * in(n, 0));
+      },
+      autograd::kReadsInputs);
 }
 
 Var div(const Var& a, const Var& b) {
   check_broadcast("div", a, b);
-  return record("div", a.value() / b.value(), {a, b}, [](const Node& n, GradSink& g) {
-    if (g.needs(0)) g.add(0, n.grad / in(n, 1));
-    // d(a/b)/db = -a/b^2 = -y/b
-    if (g.needs(1)) g.add(1, -n.grad * n.value / in(n, 1));
-  });
+  return record(
+      "div", a.value() / b.value(), {a, b},
+      [](const Node& n, GradSink& g) {
+        if (g.needs(0)) g.add(0, n.grad / in(n, 1));
+        // d(a/b)/db = -a/b^2 = -y/b
+        if (g.needs(1)) g.add(1, -n.grad * n.value / in(n, 1));
+      },
+      autograd::Reads{true, 0b10});
 }
 
 Var neg(const Var& a) {
-  return record("neg", -a.value(), {a}, [](const Node& n, GradSink& g) { g.add(0, -n.grad); });
+  return record(
+      "neg", -a.value(), {a}, [](const Node& n, GradSink& g) { g.add(0, -n.grad); },
+      autograd::kReadsNothing);
 }
 
 Var add(const Var& a, float s) {
-  return record("add_scalar", a.value() + s, {a},
-                [](const Node& n, GradSink& g) { g.add(0, n.grad); });
+  return record(
+      "add_scalar", a.value() + s, {a}, [](const Node& n, GradSink& g) { g.add(0, n.grad); },
+      autograd::kReadsNothing);
 }
 
 Var mul(const Var& a, float s) {
-  return record("mul_scalar", a.value() * s, {a},
-                [s](const Node& n, GradSink& g) { g.add(0, n.grad * s); });
+  return record(
+      "mul_scalar", a.value() * s, {a}, [s](const Node& n, GradSink& g) { g.add(0, n.grad * s); },
+      autograd::kReadsNothing);
 }
 
 Var rsub(float s, const Var& a) {
-  return record("rsub_scalar", s - a.value(), {a},
-                [](const Node& n, GradSink& g) { g.add(0, -n.grad); });
+  return record(
+      "rsub_scalar", s - a.value(), {a}, [](const Node& n, GradSink& g) { g.add(0, -n.grad); },
+      autograd::kReadsNothing);
 }
 
 Var rdiv(float s, const Var& a) {
@@ -83,9 +100,10 @@ Var rdiv(float s, const Var& a) {
 }
 
 Var pow(const Var& a, float p) {
-  return record("pow_scalar", xt::pow(a.value(), p), {a}, [p](const Node& n, GradSink& g) {
-    g.add(0, n.grad * p * xt::pow(in(n, 0), p - 1.0f));
-  });
+  return record(
+      "pow_scalar", xt::pow(a.value(), p), {a},
+      [p](const Node& n, GradSink& g) { g.add(0, n.grad * p * xt::pow(in(n, 0), p - 1.0f)); },
+      autograd::kReadsFirstInput);
 }
 
 Var pow(const Var& a, const Var& b) {
@@ -99,63 +117,72 @@ Var pow(const Var& a, const Var& b) {
 }
 
 Var exp(const Var& a) {
-  return record("exp", xt::exp(a.value()), {a},
-                [](const Node& n, GradSink& g) { g.add(0, n.grad * n.value); });
+  return record(
+      "exp", xt::exp(a.value()), {a},
+      [](const Node& n, GradSink& g) { g.add(0, n.grad * n.value); }, autograd::kReadsOutput);
 }
 
 Var log(const Var& a) {
-  return record("log", xt::log(a.value()), {a},
-                [](const Node& n, GradSink& g) { g.add(0, n.grad / in(n, 0)); });
+  return record(
+      "log", xt::log(a.value()), {a},
+      [](const Node& n, GradSink& g) { g.add(0, n.grad / in(n, 0)); }, autograd::kReadsFirstInput);
 }
 
 Var sqrt(const Var& a) {
-  return record("sqrt", xt::sqrt(a.value()), {a},
-                [](const Node& n, GradSink& g) { g.add(0, n.grad * 0.5f / n.value); });
+  return record(
+      "sqrt", xt::sqrt(a.value()), {a},
+      [](const Node& n, GradSink& g) { g.add(0, n.grad * 0.5f / n.value); },
+      autograd::kReadsOutput);
 }
 
 Var abs(const Var& a) {
-  return record("abs", xt::abs(a.value()), {a},
-                [](const Node& n, GradSink& g) { g.add(0, n.grad * xt::sign(in(n, 0))); });
+  return record(
+      "abs", xt::abs(a.value()), {a},
+      [](const Node& n, GradSink& g) { g.add(0, n.grad * xt::sign(in(n, 0))); },
+      autograd::kReadsFirstInput);
 }
 
 Var clamp(const Var& a, float lo, float hi) {
   if (lo > hi)
     throw ShapeError("clamp: lower bound " + std::to_string(lo) + " exceeds upper bound " +
                      std::to_string(hi));
-  return record("clamp", xt::clip(a.value(), lo, hi), {a}, [lo, hi](const Node& n, GradSink& g) {
-    const Tensor& x = in(n, 0);
-    g.add(0, xt::where(x >= lo && x <= hi, n.grad, 0.0f));
-  });
+  return record(
+      "clamp", xt::clip(a.value(), lo, hi), {a},
+      [lo, hi](const Node& n, GradSink& g) {
+        const Tensor& x = in(n, 0);
+        g.add(0, xt::where(x >= lo && x <= hi, n.grad, 0.0f));
+      },
+      autograd::kReadsFirstInput);
 }
 
 Var maximum(const Var& a, const Var& b) {
   check_broadcast("maximum", a, b);
-  return record("maximum", xt::maximum(a.value(), b.value()), {a, b},
-                [](const Node& n, GradSink& g) {
-                  const Tensor& x = in(n, 0);
-                  const Tensor& y = in(n, 1);
-                  // xt::equal, not ==: on xtensor expressions == compares whole arrays.
-                  const auto tie = 0.5f * n.grad;
-                  if (g.needs(0))
-                    g.add(0, xt::where(x > y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
-                  if (g.needs(1))
-                    g.add(1, xt::where(y > x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
-                });
+  return record(
+      "maximum", xt::maximum(a.value(), b.value()), {a, b},
+      [](const Node& n, GradSink& g) {
+        const Tensor& x = in(n, 0);
+        const Tensor& y = in(n, 1);
+        // xt::equal, not ==: on xtensor expressions == compares whole arrays.
+        const auto tie = 0.5f * n.grad;
+        if (g.needs(0)) g.add(0, xt::where(x > y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+        if (g.needs(1)) g.add(1, xt::where(y > x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+      },
+      autograd::kReadsInputs);
 }
 
 Var minimum(const Var& a, const Var& b) {
   check_broadcast("minimum", a, b);
-  return record("minimum", xt::minimum(a.value(), b.value()), {a, b},
-                [](const Node& n, GradSink& g) {
-                  const Tensor& x = in(n, 0);
-                  const Tensor& y = in(n, 1);
-                  // xt::equal, not ==: on xtensor expressions == compares whole arrays.
-                  const auto tie = 0.5f * n.grad;
-                  if (g.needs(0))
-                    g.add(0, xt::where(x < y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
-                  if (g.needs(1))
-                    g.add(1, xt::where(y < x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
-                });
+  return record(
+      "minimum", xt::minimum(a.value(), b.value()), {a, b},
+      [](const Node& n, GradSink& g) {
+        const Tensor& x = in(n, 0);
+        const Tensor& y = in(n, 1);
+        // xt::equal, not ==: on xtensor expressions == compares whole arrays.
+        const auto tie = 0.5f * n.grad;
+        if (g.needs(0)) g.add(0, xt::where(x < y, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+        if (g.needs(1)) g.add(1, xt::where(y < x, n.grad, xt::where(xt::equal(x, y), tie, 0.0f)));
+      },
+      autograd::kReadsInputs);
 }
 
 }  // namespace unroll::ops

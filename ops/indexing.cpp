@@ -89,16 +89,18 @@ Var index_select(const Var& x, int axis, const IndexTensor& index) {
       const float* src = X + (o * n + rows[k]) * inner;
       std::copy(src, src + inner, Y + (o * m + k) * inner);
     }
-  return record("index_select", std::move(y), {x},
-                [rows = std::move(rows), outer, n, inner](const Node& nd, GradSink& g) {
-                  if (!g.needs(0)) return;
-                  float* B = zeroed_buffer(g, 0);
-                  const float* G = nd.grad.data();
-                  const std::size_t m = rows.size();
-                  for (std::size_t o = 0; o < outer; ++o)
-                    for (std::size_t k = 0; k < m; ++k)
-                      add_run(B + (o * n + rows[k]) * inner, G + (o * m + k) * inner, inner);
-                });
+  return record(
+      "index_select", std::move(y), {x},
+      [rows = std::move(rows), outer, n, inner](const Node& nd, GradSink& g) {
+        if (!g.needs(0)) return;
+        float* B = zeroed_buffer(g, 0);
+        const float* G = nd.grad.data();
+        const std::size_t m = rows.size();
+        for (std::size_t o = 0; o < outer; ++o)
+          for (std::size_t k = 0; k < m; ++k)
+            add_run(B + (o * n + rows[k]) * inner, G + (o * m + k) * inner, inner);
+      },
+      autograd::kReadsNothing);
 }
 
 Var gather(const Var& x, int axis, const IndexTensor& index) {
@@ -136,13 +138,15 @@ Var gather(const Var& x, int axis, const IndexTensor& index) {
   const float* X = x.value().data();
   float* Y = y.data();
   for (std::size_t p = 0; p < offsets.size(); ++p) Y[p] = X[offsets[p]];
-  return record("gather", std::move(y), {x},
-                [offsets = std::move(offsets)](const Node& n, GradSink& g) {
-                  if (!g.needs(0)) return;
-                  float* B = zeroed_buffer(g, 0);
-                  const float* G = n.grad.data();
-                  for (std::size_t p = 0; p < offsets.size(); ++p) B[offsets[p]] += G[p];
-                });
+  return record(
+      "gather", std::move(y), {x},
+      [offsets = std::move(offsets)](const Node& n, GradSink& g) {
+        if (!g.needs(0)) return;
+        float* B = zeroed_buffer(g, 0);
+        const float* G = n.grad.data();
+        for (std::size_t p = 0; p < offsets.size(); ++p) B[offsets[p]] += G[p];
+      },
+      autograd::kReadsNothing);
 }
 
 Var embedding(const IndexTensor& ids, const Var& weight, std::int64_t padding_idx) {
@@ -167,15 +171,17 @@ Var embedding(const IndexTensor& ids, const Var& weight, std::int64_t padding_id
   float* Y = y.data();
   for (std::size_t p = 0; p < ids.size(); ++p)
     std::copy(W + I[p] * dim, W + (I[p] + 1) * dim, Y + p * dim);
-  return record("embedding", std::move(y), {weight},
-                [ids, dim, padding_idx](const Node& n, GradSink& g) {
-                  if (!g.needs(0)) return;
-                  float* B = zeroed_buffer(g, 0);
-                  const float* G = n.grad.data();
-                  const std::int64_t* I = ids.data();
-                  for (std::size_t p = 0; p < ids.size(); ++p)
-                    if (I[p] != padding_idx) add_run(B + I[p] * dim, G + p * dim, dim);
-                });
+  return record(
+      "embedding", std::move(y), {weight},
+      [ids, dim, padding_idx](const Node& n, GradSink& g) {
+        if (!g.needs(0)) return;
+        float* B = zeroed_buffer(g, 0);
+        const float* G = n.grad.data();
+        const std::int64_t* I = ids.data();
+        for (std::size_t p = 0; p < ids.size(); ++p)
+          if (I[p] != padding_idx) add_run(B + I[p] * dim, G + p * dim, dim);
+      },
+      autograd::kReadsNothing);
 }
 
 Var masked_fill(const Var& x, const BoolTensor& mask, float value) {
@@ -184,9 +190,12 @@ Var masked_fill(const Var& x, const BoolTensor& mask, float value) {
     throw ShapeError("masked_fill: mask " + shape_str(ms) + " must broadcast to the input " +
                      shape_str(s) + " without enlarging it");
   Tensor y = xt::where(mask, value, x.value());
-  return record("masked_fill", std::move(y), {x}, [mask](const Node& n, GradSink& g) {
-    if (g.needs(0)) g.add(0, xt::where(mask, 0.0f, n.grad));
-  });
+  return record(
+      "masked_fill", std::move(y), {x},
+      [mask](const Node& n, GradSink& g) {
+        if (g.needs(0)) g.add(0, xt::where(mask, 0.0f, n.grad));
+      },
+      autograd::kReadsNothing);
 }
 
 Var where(const BoolTensor& cond, const Var& a, const Var& b) {
@@ -195,10 +204,13 @@ Var where(const BoolTensor& cond, const Var& a, const Var& b) {
                              b.shape());
   Tensor y = xt::where(cond, a.value(), b.value());
   // Each gradient has the output shape; the tape reduces it to a's or b's.
-  return record("where", std::move(y), {a, b}, [cond](const Node& n, GradSink& g) {
-    if (g.needs(0)) g.add(0, xt::where(cond, n.grad, 0.0f));
-    if (g.needs(1)) g.add(1, xt::where(cond, 0.0f, n.grad));
-  });
+  return record(
+      "where", std::move(y), {a, b},
+      [cond](const Node& n, GradSink& g) {
+        if (g.needs(0)) g.add(0, xt::where(cond, n.grad, 0.0f));
+        if (g.needs(1)) g.add(1, xt::where(cond, 0.0f, n.grad));
+      },
+      autograd::kReadsNothing);
 }
 
 }  // namespace unroll::ops

@@ -76,49 +76,49 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, std::size_t k, 
   std::vector<Var> inputs{x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
-  return autograd::record("layer_norm", std::move(y), inputs,
-                          [mean = std::move(mean), rstd = std::move(rstd), rows, D, wi, bi](
-                              const Node& n, GradSink& g) {
-                            const float* X = n.inputs[0]->value.data();
-                            const float* G = n.grad.data();
-                            const float* W = wi >= 0 ? n.inputs[wi]->value.data() : nullptr;
-                            const bool need_x = g.needs(0);
-                            const bool need_w = wi >= 0 && g.needs(wi);
-                            const bool need_b = bi >= 0 && g.needs(bi);
-                            float beta_x = 0, beta_w = 0, beta_b = 0;
-                            float* dX = need_x ? g.buffer(0, beta_x).data() : nullptr;
-                            float* dW = need_w ? g.buffer(wi, beta_w).data() : nullptr;
-                            float* dB = need_b ? g.buffer(bi, beta_b).data() : nullptr;
-                            if (dW && beta_w == 0.0f) std::fill(dW, dW + D, 0.0f);
-                            if (dB && beta_b == 0.0f) std::fill(dB, dB + D, 0.0f);
-                            std::vector<float> xhat(D), gw(D);
-                            for (std::size_t r = 0; r < rows; ++r) {
-                              const float* xr = X + r * D;
-                              const float* gr = G + r * D;
-                              const float mu = mean(r), rs = rstd(r);
-                              for (std::size_t j = 0; j < D; ++j) xhat[j] = (xr[j] - mu) * rs;
-                              if (dW)
-                                for (std::size_t j = 0; j < D; ++j) dW[j] += gr[j] * xhat[j];
-                              if (dB)
-                                for (std::size_t j = 0; j < D; ++j) dB[j] += gr[j];
-                              if (!dX) continue;
-                              double sg = 0, sgx = 0;
-                              for (std::size_t j = 0; j < D; ++j) {
-                                gw[j] = W ? gr[j] * W[j] : gr[j];
-                                sg += gw[j];
-                                sgx += static_cast<double>(gw[j]) * xhat[j];
-                              }
-                              const float mg = static_cast<float>(sg / static_cast<double>(D));
-                              const float mgx = static_cast<float>(sgx / static_cast<double>(D));
-                              float* dr = dX + r * D;
-                              if (beta_x == 0.0f)
-                                for (std::size_t j = 0; j < D; ++j)
-                                  dr[j] = rs * (gw[j] - mg - xhat[j] * mgx);
-                              else
-                                for (std::size_t j = 0; j < D; ++j)
-                                  dr[j] += rs * (gw[j] - mg - xhat[j] * mgx);
-                            }
-                          });
+  return autograd::record(
+      "layer_norm", std::move(y), inputs,
+      [mean = std::move(mean), rstd = std::move(rstd), rows, D, wi, bi](const Node& n,
+                                                                        GradSink& g) {
+        const float* X = n.inputs[0]->value.data();
+        const float* G = n.grad.data();
+        const float* W = wi >= 0 ? n.inputs[wi]->value.data() : nullptr;
+        const bool need_x = g.needs(0);
+        const bool need_w = wi >= 0 && g.needs(wi);
+        const bool need_b = bi >= 0 && g.needs(bi);
+        float beta_x = 0, beta_w = 0, beta_b = 0;
+        float* dX = need_x ? g.buffer(0, beta_x).data() : nullptr;
+        float* dW = need_w ? g.buffer(wi, beta_w).data() : nullptr;
+        float* dB = need_b ? g.buffer(bi, beta_b).data() : nullptr;
+        if (dW && beta_w == 0.0f) std::fill(dW, dW + D, 0.0f);
+        if (dB && beta_b == 0.0f) std::fill(dB, dB + D, 0.0f);
+        std::vector<float> xhat(D), gw(D);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const float* xr = X + r * D;
+          const float* gr = G + r * D;
+          const float mu = mean(r), rs = rstd(r);
+          for (std::size_t j = 0; j < D; ++j) xhat[j] = (xr[j] - mu) * rs;
+          if (dW)
+            for (std::size_t j = 0; j < D; ++j) dW[j] += gr[j] * xhat[j];
+          if (dB)
+            for (std::size_t j = 0; j < D; ++j) dB[j] += gr[j];
+          if (!dX) continue;
+          double sg = 0, sgx = 0;
+          for (std::size_t j = 0; j < D; ++j) {
+            gw[j] = W ? gr[j] * W[j] : gr[j];
+            sg += gw[j];
+            sgx += static_cast<double>(gw[j]) * xhat[j];
+          }
+          const float mg = static_cast<float>(sg / static_cast<double>(D));
+          const float mgx = static_cast<float>(sgx / static_cast<double>(D));
+          float* dr = dX + r * D;
+          if (beta_x == 0.0f)
+            for (std::size_t j = 0; j < D; ++j) dr[j] = rs * (gw[j] - mg - xhat[j] * mgx);
+          else
+            for (std::size_t j = 0; j < D; ++j) dr[j] += rs * (gw[j] - mg - xhat[j] * mgx);
+        }
+      },
+      autograd::kReadsInputs);
 }
 
 }  // namespace unroll::ops

@@ -68,44 +68,47 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
            y.data() + i * sC);
   }
 
-  return record("matmul", std::move(y), {a, b}, [=](const Node& n, GradSink& g) {
-    const float* A = n.inputs[0]->value.data();
-    const float* B = n.inputs[1]->value.data();
-    const float* G = n.grad.data();
-    if (g.needs(0)) {
-      float beta;
-      float* dA = g.buffer(0, beta).data();
-      if (flatten) {  // dA [B*M, K] = G [B*M, N] . op(B)^T
-        gemm(false, !tb, batch * M, K, N, G, B, beta, dA);
-      } else {
-        for (std::size_t i = 0; i < batch; ++i) {
-          if (!ta)  // dA [M,K] = G . op(B)^T
-            gemm(false, !tb, M, K, N, G + i * sC, B + i * sB, beta, dA + i * sA);
-          else  // dA [K,M] = op(B) . G^T
-            gemm(tb, true, K, M, N, B + i * sB, G + i * sC, beta, dA + i * sA);
+  return record(
+      "matmul", std::move(y), {a, b},
+      [=](const Node& n, GradSink& g) {
+        const float* A = n.inputs[0]->value.data();
+        const float* B = n.inputs[1]->value.data();
+        const float* G = n.grad.data();
+        if (g.needs(0)) {
+          float beta;
+          float* dA = g.buffer(0, beta).data();
+          if (flatten) {  // dA [B*M, K] = G [B*M, N] . op(B)^T
+            gemm(false, !tb, batch * M, K, N, G, B, beta, dA);
+          } else {
+            for (std::size_t i = 0; i < batch; ++i) {
+              if (!ta)  // dA [M,K] = G . op(B)^T
+                gemm(false, !tb, M, K, N, G + i * sC, B + i * sB, beta, dA + i * sA);
+              else  // dA [K,M] = op(B) . G^T
+                gemm(tb, true, K, M, N, B + i * sB, G + i * sC, beta, dA + i * sA);
+            }
+          }
         }
-      }
-    }
-    if (g.needs(1)) {
-      float beta;
-      float* dB = g.buffer(1, beta).data();
-      if (flatten) {  // dB = A_flat^T . G_flat, summed over the batch by the GEMM
-        if (!tb)
-          gemm(true, false, K, N, batch * M, A, G, beta, dB);
-        else
-          gemm(true, false, N, K, batch * M, G, A, beta, dB);
-      } else {
-        for (std::size_t i = 0; i < batch; ++i) {
-          // A shared b accumulates every batch entry into one buffer.
-          const float bi = (shared_b && i > 0) ? 1.0f : beta;
-          if (!tb)  // dB [K,N] = op(A)^T . G
-            gemm(!ta, false, K, N, M, A + i * sA, G + i * sC, bi, dB + i * sB);
-          else  // dB [N,K] = G^T . op(A)
-            gemm(true, ta, N, K, M, G + i * sC, A + i * sA, bi, dB + i * sB);
+        if (g.needs(1)) {
+          float beta;
+          float* dB = g.buffer(1, beta).data();
+          if (flatten) {  // dB = A_flat^T . G_flat, summed over the batch by the GEMM
+            if (!tb)
+              gemm(true, false, K, N, batch * M, A, G, beta, dB);
+            else
+              gemm(true, false, N, K, batch * M, G, A, beta, dB);
+          } else {
+            for (std::size_t i = 0; i < batch; ++i) {
+              // A shared b accumulates every batch entry into one buffer.
+              const float bi = (shared_b && i > 0) ? 1.0f : beta;
+              if (!tb)  // dB [K,N] = op(A)^T . G
+                gemm(!ta, false, K, N, M, A + i * sA, G + i * sC, bi, dB + i * sB);
+              else  // dB [N,K] = G^T . op(A)
+                gemm(true, ta, N, K, M, G + i * sC, A + i * sA, bi, dB + i * sB);
+            }
+          }
         }
-      }
-    }
-  });
+      },
+      autograd::kReadsInputs);
 }
 
 Var linear(const Var& x, const Var& weight, const Var& bias) {
@@ -155,8 +158,9 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
         for (std::size_t j = 0; j < out; ++j) db[j] += G[r * out + j];
     }
   };
-  if (has_bias) return record("linear", std::move(y), {x, weight, bias}, backward);
-  return record("linear", std::move(y), {x, weight}, backward);
+  if (has_bias)
+    return record("linear", std::move(y), {x, weight, bias}, backward, autograd::kReadsInputs);
+  return record("linear", std::move(y), {x, weight}, backward, autograd::kReadsInputs);
 }
 
 }  // namespace unroll::ops

@@ -133,32 +133,34 @@ Var cross_entropy(const Var& logits, const IndexTensor& target, Reduction r,
     ls[i] = static_cast<float>(std::log(detail::sum_contiguous(e.data(), c.C)));
     l.data()[i] = (m - row[t]) + ls[i];
   }
-  return record("cross_entropy", reduce_class_loss(std::move(l), r, c.count), {logits},
-                [c, r, target, ignore_index, mx = std::move(mx), ls = std::move(ls)](const Node& n,
-                                                                                     GradSink& g) {
-                  // dz = (softmax(z) - onehot(t)) * w, softmax recomputed from the saved m, ls.
-                  const std::vector<float> w = row_weights(n, r, c, target, ignore_index);
-                  const float* Z = n.inputs[0]->value.data();
-                  float beta;
-                  float* B = g.buffer(0, beta).data();
-                  std::vector<float> scratch(beta == 0.0f ? 0 : c.C);
-                  for (std::size_t i = 0; i < c.rows; ++i) {
-                    float* out = B + i * c.C;
-                    const std::int64_t t = target.data()[i];
-                    if (t == ignore_index) {
-                      if (beta == 0.0f) std::fill(out, out + c.C, 0.0f);
-                      continue;
-                    }
-                    float* d = beta == 0.0f ? out : scratch.data();
-                    const float* row = Z + i * c.C;
-                    for (std::size_t k = 0; k < c.C; ++k) d[k] = (row[k] - mx[i]) - ls[i];
-                    detail::exp_inplace(d, c.C);
-                    for (std::size_t k = 0; k < c.C; ++k) d[k] *= w[i];
-                    d[t] -= w[i];
-                    if (beta != 0.0f)
-                      for (std::size_t k = 0; k < c.C; ++k) out[k] += d[k];
-                  }
-                });
+  return record(
+      "cross_entropy", reduce_class_loss(std::move(l), r, c.count), {logits},
+      [c, r, target, ignore_index, mx = std::move(mx), ls = std::move(ls)](const Node& n,
+                                                                           GradSink& g) {
+        // dz = (softmax(z) - onehot(t)) * w, softmax recomputed from the saved m, ls.
+        const std::vector<float> w = row_weights(n, r, c, target, ignore_index);
+        const float* Z = n.inputs[0]->value.data();
+        float beta;
+        float* B = g.buffer(0, beta).data();
+        std::vector<float> scratch(beta == 0.0f ? 0 : c.C);
+        for (std::size_t i = 0; i < c.rows; ++i) {
+          float* out = B + i * c.C;
+          const std::int64_t t = target.data()[i];
+          if (t == ignore_index) {
+            if (beta == 0.0f) std::fill(out, out + c.C, 0.0f);
+            continue;
+          }
+          float* d = beta == 0.0f ? out : scratch.data();
+          const float* row = Z + i * c.C;
+          for (std::size_t k = 0; k < c.C; ++k) d[k] = (row[k] - mx[i]) - ls[i];
+          detail::exp_inplace(d, c.C);
+          for (std::size_t k = 0; k < c.C; ++k) d[k] *= w[i];
+          d[t] -= w[i];
+          if (beta != 0.0f)
+            for (std::size_t k = 0; k < c.C; ++k) out[k] += d[k];
+        }
+      },
+      autograd::kReadsFirstInput);
 }
 
 Var nll_loss(const Var& log_probs, const IndexTensor& target, Reduction r,

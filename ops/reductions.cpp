@@ -235,11 +235,15 @@ Var reduce_sum(const char* op, const Var& x, const AxesPlan& p, float scale) {
   Tensor y = sum_planned(x.value(), p);
   if (scale != 1.0f)
     for (float& e : y) e *= scale;
-  return record(op, std::move(y), {x}, [p, scale](const Node& n, GradSink& g) {
-    float beta;
-    Tensor& buf = g.buffer(0, beta);
-    expand_into(n.grad.data(), buf.data(), shape_of(n.inputs[0]->value), p.reduced, scale, beta);
-  });
+  return record(
+      op, std::move(y), {x},
+      [p, scale](const Node& n, GradSink& g) {
+        float beta;
+        Tensor& buf = g.buffer(0, beta);
+        const auto& xs = n.inputs[0]->shape();  // the value itself may be released
+        expand_into(n.grad.data(), buf.data(), Shape(xs.begin(), xs.end()), p.reduced, scale, beta);
+      },
+      autograd::kReadsNothing);
 }
 
 AxesPlan all_axes_plan(const Shape& shape) {
@@ -255,11 +259,15 @@ Var reduce_all(const char* op, const Var& x, float scale) {
   Tensor y = scalar_tensor(static_cast<float>(detail::sum_contiguous(xv.data(), xv.size()) *
                                               static_cast<double>(scale)));
   const AxesPlan p = all_axes_plan(x.shape());
-  return record(op, std::move(y), {x}, [p, scale](const Node& n, GradSink& g) {
-    float beta;
-    Tensor& buf = g.buffer(0, beta);
-    expand_into(n.grad.data(), buf.data(), shape_of(n.inputs[0]->value), p.reduced, scale, beta);
-  });
+  return record(
+      op, std::move(y), {x},
+      [p, scale](const Node& n, GradSink& g) {
+        float beta;
+        Tensor& buf = g.buffer(0, beta);
+        const auto& xs = n.inputs[0]->shape();  // the value itself may be released
+        expand_into(n.grad.data(), buf.data(), Shape(xs.begin(), xs.end()), p.reduced, scale, beta);
+      },
+      autograd::kReadsNothing);
 }
 
 }  // namespace

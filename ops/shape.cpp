@@ -60,7 +60,9 @@ void pass_flat(GradSink& g, std::size_t i, const Tensor& grad) {
 Var view_as(const char* op, const Var& x, const Shape& shape) {
   Tensor y = x.value();
   y.reshape(shape);
-  return record(op, std::move(y), {x}, [](const Node& n, GradSink& g) { pass_flat(g, 0, n.grad); });
+  return record(
+      op, std::move(y), {x}, [](const Node& n, GradSink& g) { pass_flat(g, 0, n.grad); },
+      autograd::kReadsNothing);
 }
 
 // x[.., start + k*step, ..] for k < len along `axis`, as a tensor of shape `out`.
@@ -81,27 +83,28 @@ Var take(const char* op, const Var& x, std::size_t axis, std::size_t start, std:
         std::copy(s + k * step * in, s + k * step * in + in, d + k * in);
   }
   const std::size_t outer = a.outer;
-  return record(op, std::move(y), {x},
-                [outer, n, in, start, len, step](const Node& nd, GradSink& g) {
-                  if (!g.needs(0)) return;
-                  // Only the region read gets gradient; zeroing a fresh buffer once (not a
-                  // full-size zero tensor per call) keeps T selects of a [T, ...] tensor O(T) in
-                  // backward.
-                  float beta;
-                  Tensor& buf = g.buffer(0, beta);
-                  if (beta == 0.0f) std::fill(buf.data(), buf.data() + buf.size(), 0.0f);
-                  const float* G = nd.grad.data();
-                  float* B = buf.data();
-                  for (std::size_t o = 0; o < outer; ++o) {
-                    float* d = B + (o * n + start) * in;
-                    const float* s = G + o * len * in;
-                    if (step == 1)
-                      add_run(d, s, len * in);
-                    else
-                      for (std::size_t k = 0; k < len; ++k)
-                        add_run(d + k * step * in, s + k * in, in);
-                  }
-                });
+  return record(
+      op, std::move(y), {x},
+      [outer, n, in, start, len, step](const Node& nd, GradSink& g) {
+        if (!g.needs(0)) return;
+        // Only the region read gets gradient; zeroing a fresh buffer once (not a
+        // full-size zero tensor per call) keeps T selects of a [T, ...] tensor O(T) in
+        // backward.
+        float beta;
+        Tensor& buf = g.buffer(0, beta);
+        if (beta == 0.0f) std::fill(buf.data(), buf.data() + buf.size(), 0.0f);
+        const float* G = nd.grad.data();
+        float* B = buf.data();
+        for (std::size_t o = 0; o < outer; ++o) {
+          float* d = B + (o * n + start) * in;
+          const float* s = G + o * len * in;
+          if (step == 1)
+            add_run(d, s, len * in);
+          else
+            for (std::size_t k = 0; k < len; ++k) add_run(d + k * step * in, s + k * in, in);
+        }
+      },
+      autograd::kReadsNothing);
 }
 
 // Joins xs along an axis seen as [outer, sizes[i], inner] for input i (stack: sizes all 1).
@@ -121,23 +124,25 @@ Var join(const char* op, const std::vector<Var>& xs, std::size_t outer,
     for (std::size_t o = 0; o < outer; ++o)
       std::copy(X + o * run, X + (o + 1) * run, Y + (o * total + offset[i]) * inner);
   }
-  return record(op, std::move(y), xs,
-                [outer, sizes, offset, total, inner](const Node& n, GradSink& g) {
-                  const float* G = n.grad.data();
-                  for (std::size_t i = 0; i < sizes.size(); ++i) {
-                    if (!g.needs(i)) continue;
-                    float beta;
-                    float* B = g.buffer(i, beta).data();
-                    const std::size_t run = sizes[i] * inner;
-                    for (std::size_t o = 0; o < outer; ++o) {
-                      const float* s = G + (o * total + offset[i]) * inner;
-                      if (beta == 0.0f)
-                        std::copy(s, s + run, B + o * run);
-                      else
-                        add_run(B + o * run, s, run);
-                    }
-                  }
-                });
+  return record(
+      op, std::move(y), xs,
+      [outer, sizes, offset, total, inner](const Node& n, GradSink& g) {
+        const float* G = n.grad.data();
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+          if (!g.needs(i)) continue;
+          float beta;
+          float* B = g.buffer(i, beta).data();
+          const std::size_t run = sizes[i] * inner;
+          for (std::size_t o = 0; o < outer; ++o) {
+            const float* s = G + (o * total + offset[i]) * inner;
+            if (beta == 0.0f)
+              std::copy(s, s + run, B + o * run);
+            else
+              add_run(B + o * run, s, run);
+          }
+        }
+      },
+      autograd::kReadsNothing);
 }
 
 // dst[i] (=|+=) src[j] with j[p[k]] = i[k]; dst has shape src_shape permuted by p.
@@ -257,12 +262,15 @@ Var permute(const Var& x, std::vector<int> axes) {
   for (std::size_t k = 0; k < r; ++k) out[k] = s[p[k]];
   Tensor y = Tensor::from_shape(out);
   permute_into(x.value().data(), s, p, y.data(), false);
-  return record("permute", std::move(y), {x}, [out, inv](const Node& n, GradSink& g) {
-    if (!g.needs(0)) return;
-    float beta;
-    Tensor& buf = g.buffer(0, beta);
-    permute_into(n.grad.data(), out, inv, buf.data(), beta != 0.0f);
-  });
+  return record(
+      "permute", std::move(y), {x},
+      [out, inv](const Node& n, GradSink& g) {
+        if (!g.needs(0)) return;
+        float beta;
+        Tensor& buf = g.buffer(0, beta);
+        permute_into(n.grad.data(), out, inv, buf.data(), beta != 0.0f);
+      },
+      autograd::kReadsNothing);
 }
 
 Var transpose(const Var& x, int axis0, int axis1) {
@@ -439,7 +447,9 @@ Var expand(const Var& x, const Shape& shape) {
                      " (each input dim, right-aligned, must be 1 or equal the target's)");
   Tensor y = xt::broadcast(x.value(), shape);
   // The tape sums the gradient over the broadcast axes.
-  return record("expand", std::move(y), {x}, [](const Node& n, GradSink& g) { g.add(0, n.grad); });
+  return record(
+      "expand", std::move(y), {x}, [](const Node& n, GradSink& g) { g.add(0, n.grad); },
+      autograd::kReadsNothing);
 }
 
 }  // namespace unroll::ops

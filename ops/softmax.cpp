@@ -117,28 +117,31 @@ Var softmax(const Var& x, int axis) {
     for (std::size_t k = 0; k < v.n; ++k)
       for (std::size_t i = 0; i < v.inner; ++i) yo[k * v.inner + i] *= col[i];
   }
-  return record("softmax", std::move(y), {x}, [v](const Node& n, GradSink& g) {
-    // dx = y * (g - sum_a(g * y))
-    const std::size_t slab = v.n * v.inner;
-    const float* Yv = n.value.data();
-    const float* G = n.grad.data();
-    float beta;
-    float* B = g.buffer(0, beta).data();
-    std::vector<float> dot(v.inner);
-    for (std::size_t o = 0; o < v.outer; ++o) {
-      const float* yo = Yv + o * slab;
-      const float* go = G + o * slab;
-      column_dots(go, yo, v.n, v.inner, dot.data());
-      if (v.inner == 1) {
-        const float d = dot[0];
-        emit(B + o * slab, v.n, beta, [=](std::size_t k) { return yo[k] * (go[k] - d); });
-      } else {
-        const float* dp = dot.data();
-        emit_columns(B + o * slab, v.n, v.inner, beta,
-                     [=](std::size_t j, std::size_t i) { return yo[j] * (go[j] - dp[i]); });
-      }
-    }
-  });
+  return record(
+      "softmax", std::move(y), {x},
+      [v](const Node& n, GradSink& g) {
+        // dx = y * (g - sum_a(g * y))
+        const std::size_t slab = v.n * v.inner;
+        const float* Yv = n.value.data();
+        const float* G = n.grad.data();
+        float beta;
+        float* B = g.buffer(0, beta).data();
+        std::vector<float> dot(v.inner);
+        for (std::size_t o = 0; o < v.outer; ++o) {
+          const float* yo = Yv + o * slab;
+          const float* go = G + o * slab;
+          column_dots(go, yo, v.n, v.inner, dot.data());
+          if (v.inner == 1) {
+            const float d = dot[0];
+            emit(B + o * slab, v.n, beta, [=](std::size_t k) { return yo[k] * (go[k] - d); });
+          } else {
+            const float* dp = dot.data();
+            emit_columns(B + o * slab, v.n, v.inner, beta,
+                         [=](std::size_t j, std::size_t i) { return yo[j] * (go[j] - dp[i]); });
+          }
+        }
+      },
+      autograd::kReadsOutput);
 }
 
 Var log_softmax(const Var& x, int axis) {
@@ -163,31 +166,34 @@ Var log_softmax(const Var& x, int axis) {
     for (std::size_t k = 0; k < v.n; ++k)
       for (std::size_t i = 0; i < v.inner; ++i) yo[k * v.inner + i] -= col[i];
   }
-  return record("log_softmax", std::move(y), {x}, [v](const Node& n, GradSink& g) {
-    // dx = g - softmax * sum_a(g), softmax = exp(y)
-    const std::size_t slab = v.n * v.inner;
-    const float* Yv = n.value.data();
-    const float* G = n.grad.data();
-    float beta;
-    float* B = g.buffer(0, beta).data();
-    std::vector<float> sum_g(v.inner), p(slab);
-    for (std::size_t o = 0; o < v.outer; ++o) {
-      const float* yo = Yv + o * slab;
-      const float* go = G + o * slab;
-      const float* pp = p.data();
-      column_sums(go, v.n, v.inner, sum_g.data());
-      std::copy(yo, yo + slab, p.data());
-      detail::exp_inplace(p.data(), slab);
-      if (v.inner == 1) {
-        const float sg = sum_g[0];
-        emit(B + o * slab, v.n, beta, [=](std::size_t k) { return go[k] - pp[k] * sg; });
-      } else {
-        const float* sp = sum_g.data();
-        emit_columns(B + o * slab, v.n, v.inner, beta,
-                     [=](std::size_t j, std::size_t i) { return go[j] - pp[j] * sp[i]; });
-      }
-    }
-  });
+  return record(
+      "log_softmax", std::move(y), {x},
+      [v](const Node& n, GradSink& g) {
+        // dx = g - softmax * sum_a(g), softmax = exp(y)
+        const std::size_t slab = v.n * v.inner;
+        const float* Yv = n.value.data();
+        const float* G = n.grad.data();
+        float beta;
+        float* B = g.buffer(0, beta).data();
+        std::vector<float> sum_g(v.inner), p(slab);
+        for (std::size_t o = 0; o < v.outer; ++o) {
+          const float* yo = Yv + o * slab;
+          const float* go = G + o * slab;
+          const float* pp = p.data();
+          column_sums(go, v.n, v.inner, sum_g.data());
+          std::copy(yo, yo + slab, p.data());
+          detail::exp_inplace(p.data(), slab);
+          if (v.inner == 1) {
+            const float sg = sum_g[0];
+            emit(B + o * slab, v.n, beta, [=](std::size_t k) { return go[k] - pp[k] * sg; });
+          } else {
+            const float* sp = sum_g.data();
+            emit_columns(B + o * slab, v.n, v.inner, beta,
+                         [=](std::size_t j, std::size_t i) { return go[j] - pp[j] * sp[i]; });
+          }
+        }
+      },
+      autograd::kReadsOutput);
 }
 
 }  // namespace unroll::ops
