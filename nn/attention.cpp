@@ -205,15 +205,6 @@ MultiheadAttention::MultiheadAttention(std::size_t embed_dim, std::size_t num_he
   if (bias) out_proj->bias.mutable_value().fill(0.0f);
 }
 
-namespace {
-// [L, B, E] (or [B, L, E] batch first) -> [B, H, L, d].
-Var split_heads(const Var& x, bool batch_first, std::size_t B, std::size_t L, std::size_t H,
-                std::size_t d) {
-  if (batch_first) return ops::permute(reshape(x, {B, L, H, d}), {0, 2, 1, 3});
-  return ops::permute(reshape(x, {L, B, H, d}), {1, 2, 0, 3});
-}
-}  // namespace
-
 MultiheadAttention::Output MultiheadAttention::forward(
     const Var& query, const Var& key, const Var& value, const AttentionMask& key_padding_mask,
     bool need_weights, const AttentionMask& attn_mask, bool average_attn_weights, bool is_causal) {

@@ -1,7 +1,5 @@
-// Direct cblas calls (like linalg.cpp): every head is a strided sub-matrix of its projection.
+// Every head is a strided sub-matrix of its projection: GEMMs with explicit row strides.
 #include "ops/attention.hpp"
-
-#include <cblas.h>
 
 #include <algorithm>
 #include <string>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "autograd/tape.hpp"
+#include "ops/blas.hpp"
 #include "ops/reductions.hpp"
 
 namespace unroll::ops {
@@ -18,20 +17,9 @@ using autograd::Node;
 
 namespace {
 
-// Row-major C = alpha op(A) op(B) + beta C with explicit leading dimensions (row strides).
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
-          std::size_t ldc) {
-  if (M == 0 || N == 0) return;
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
-              static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
-              static_cast<blasint>(ldc));
-}
+using blas::gemm;
 
-std::string str(std::size_t n) {
-  return std::to_string(n);
-}
+using std::to_string;
 
 // Where head h of batch entry b starts in a [B, L, W] (or time-major [L, B, W]) buffer, and
 // the stride between its rows.
@@ -52,9 +40,10 @@ Heads heads_of(const char* op, const char* name, const HeadSlice& s, std::size_t
     throw ShapeError(std::string(op) + ": " + name + " " + shape_str(sh) + " must be 3-D " +
                      (time_major ? "[L, B, width]" : "[B, L, width]"));
   if (s.head_dim == 0 || s.offset + H * s.head_dim > sh[2])
-    throw ShapeError(std::string(op) + ": " + name + " " + shape_str(sh) + ": " + str(H) +
-                     " heads of " + str(s.head_dim) + " columns from column " + str(s.offset) +
-                     " need head_dim > 0 and offset + heads * head_dim <= width " + str(sh[2]));
+    throw ShapeError(
+        std::string(op) + ": " + name + " " + shape_str(sh) + ": " + to_string(H) + " heads of " +
+        to_string(s.head_dim) + " columns from column " + to_string(s.offset) +
+        " need head_dim > 0 and offset + heads * head_dim <= width " + to_string(sh[2]));
   Heads r;
   r.B = time_major ? sh[1] : sh[0];
   r.L = time_major ? sh[0] : sh[1];
@@ -123,8 +112,8 @@ Var attention_weights(const HeadSlice& q, const HeadSlice& k, std::size_t H, flo
     throw ShapeError(std::string(op) + ": q " + shape_str(q.source.shape()) + " and k " +
                      shape_str(k.source.shape()) + " have different batch sizes");
   if (hk.d != d)
-    throw ShapeError(std::string(op) + ": q and k head_dim differ (" + str(d) + " and " +
-                     str(hk.d) + ")");
+    throw ShapeError(std::string(op) + ": q and k head_dim differ (" + to_string(d) + " and " +
+                     to_string(hk.d) + ")");
   bool bias_per_head = false;
   if (bias) {
     const Shape want2{T, S}, want3{B * H, T, S};
@@ -208,8 +197,8 @@ Var attention_combine(const Var& weights, const HeadSlice& v, bool time_major) {
   const std::size_t dv = hv.d;
   if (hv.B != B || hv.L != S)
     throw ShapeError(std::string(op) + ": weights " + shape_str(weights.shape()) + " and v " +
-                     shape_str(v.source.shape()) + ": v must hold B = " + str(B) +
-                     " sequences of S = " + str(S) + " keys");
+                     shape_str(v.source.shape()) + ": v must hold B = " + to_string(B) +
+                     " sequences of S = " + to_string(S) + " keys");
   Heads ho;  // the output: heads merged, [B, T, H * dv] or [T, B, H * dv]
   ho.B = B;
   ho.L = T;

@@ -1,7 +1,6 @@
-// Direct cblas calls live here, apart from xtensor-blas (their headers collide).
 #include "ops/linalg.hpp"
 
-#include <cblas.h>
+#include "ops/blas.hpp"
 
 #include "autograd/tape.hpp"
 
@@ -13,16 +12,7 @@ using autograd::record;
 
 namespace {
 
-// Row-major C[M,N] = alpha * op(A) op(B) + beta * C, op(A) [M,K], op(B) [K,N].
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
-          const float* B, float beta, float* C) {
-  if (M == 0 || N == 0) return;
-  const auto lda = static_cast<blasint>(ta ? M : K);
-  const auto ldb = static_cast<blasint>(tb ? K : N);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, A,
-              lda, B, ldb, beta, C, static_cast<blasint>(N));
-}
+using blas::gemm;
 
 // dW [out, in] (+)= G^T [out, rows] . X [rows, in] (linear's weight gradient).
 void weight_grad_gemm(const float* G, const float* X, std::size_t rows, std::size_t out,

@@ -7,7 +7,7 @@ build=${UNROLL_BUILD_DIR:-$root/build}
 
 packages=(cmake make g++ ccache libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
           libopenblas-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-          gnuplot-nox libopenmpi-dev openmpi-bin)
+          gnuplot-nox libopenmpi-dev openmpi-bin libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

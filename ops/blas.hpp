@@ -1,0 +1,23 @@
+#pragma once
+// Internal: the one place ops reach a GEMM. Row-major, float32. Each call goes to OpenBLAS
+// or, when the project is built with oneDNN and the shape is one where oneDNN's matmul was
+// measured faster (benchmarks/README.md), to oneDNN. Callers see one function.
+
+#include <cstddef>
+
+namespace unroll::ops::blas {
+
+/// C[M, N] = alpha op(A) op(B) + beta C, with op(A) [M, K], op(B) [K, N] and the row strides
+/// (leading dimensions) lda, ldb, ldc of A, B, C as stored.
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
+          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
+          std::size_t ldc);
+
+/// The same for dense operands (leading dimensions from the shapes) and alpha = 1.
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, const float* A,
+          const float* B, float beta, float* C);
+
+/// Which library ran the last gemm on this thread: "openblas" or "onednn" (for tests).
+const char* last_backend();
+
+}  // namespace unroll::ops::blas

@@ -1,0 +1,77 @@
+// The GEMM dispatch (ops/blas.hpp) against a plain double-precision triple loop, on shapes
+// that go to each back end, with transposes, accumulation and padded row strides.
+#include <cstring>
+#include <tuple>
+
+#include "helpers.hpp"
+#include "ops/blas.hpp"
+
+using namespace unroll;
+
+namespace {
+// C[M,N] = alpha op(A) op(B) + beta C, every product summed in double.
+void reference(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
+               const std::vector<float>& A, std::size_t lda, const std::vector<float>& B,
+               std::size_t ldb, float beta, std::vector<float>& C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < K; ++k)
+        s += static_cast<double>(ta ? A[k * lda + i] : A[i * lda + k]) *
+             (tb ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = static_cast<float>(alpha * s + beta * C[i * ldc + j]);
+    }
+}
+
+std::vector<float> filled(std::size_t n, unsigned seed) {
+  const Tensor t = test::randn({n}, seed);
+  return std::vector<float>(t.begin(), t.end());
+}
+}  // namespace
+
+TEST_CASE("gemm matches a double-precision loop on every back end", "[blas]") {
+  // {M, N, K}: a recurrent step (32 x 1024 x 256: oneDNN when built with it), a tall
+  // product with a short inner dimension and a small one (both OpenBLAS).
+  const auto [M, N, K] = GENERATE(std::tuple<std::size_t, std::size_t, std::size_t>{32, 1024, 256},
+                                  std::tuple<std::size_t, std::size_t, std::size_t>{1024, 64, 64},
+                                  std::tuple<std::size_t, std::size_t, std::size_t>{5, 7, 3});
+  const bool ta = GENERATE(false, true);
+  const bool tb = GENERATE(false, true);
+  const float beta = GENERATE(0.0f, 1.0f);
+  const std::size_t pad = GENERATE(0, 3);  // padded rows: strides larger than the widths
+  const std::size_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+  const std::vector<float> A = filled((ta ? K : M) * lda, 1), B = filled((tb ? N : K) * ldb, 2);
+  std::vector<float> C = filled(M * ldc, 3), expected = C;
+  // beta = 0 must ignore what C held, NaN included.
+  if (beta == 0.0f) C[0] = std::numeric_limits<float>::quiet_NaN();
+  reference(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, expected, ldc);
+  ops::blas::gemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+  INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb << " beta=" << beta
+            << " pad=" << pad << " back end " << ops::blas::last_backend());
+  double worst = 0;
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j)
+      worst = std::max(worst, static_cast<double>(std::abs(C[i * ldc + j] - expected[i * ldc + j])));
+  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+  // The padding between rows is never written.
+  for (std::size_t i = 0; i < M && pad; ++i)
+    for (std::size_t j = N; j < ldc; ++j) CHECK(C[i * ldc + j] == expected[i * ldc + j]);
+#ifdef UNROLL_HAVE_ONEDNN
+  if (M * N * K >= (1u << 20) && K >= 128)
+    CHECK(std::strcmp(ops::blas::last_backend(), "onednn") == 0);
+#endif
+  if (M * N * K < (1u << 20)) CHECK(std::strcmp(ops::blas::last_backend(), "openblas") == 0);
+}
+
+TEST_CASE("gemm with alpha != 1 scales the product", "[blas]") {
+  // alpha 0.5 on the recurrent-step shape: 2 (0.5 A B) == A B from the same call with alpha 1.
+  const std::size_t M = 32, N = 1024, K = 256;
+  const std::vector<float> A = filled(M * K, 4), B = filled(K * N, 5);
+  std::vector<float> half(M * N), full(M * N);
+  ops::blas::gemm(false, false, M, N, K, 0.5f, A.data(), K, B.data(), N, 0.0f, half.data(), N);
+  ops::blas::gemm(false, false, M, N, K, A.data(), B.data(), 0.0f, full.data());
+  double worst = 0;
+  for (std::size_t i = 0; i < M * N; ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(2.0f * half[i] - full[i])));
+  CHECK(worst < 1e-4);
+}
