@@ -267,6 +267,18 @@ bool GradSink::defer_weight_grad(std::size_t i, const float* G, const float* X, 
 
 // ---------------------------------------------------------------- Tape
 
+namespace {
+std::atomic<std::uint64_t> g_leaf_generation{0};
+}  // namespace
+
+std::uint64_t leaf_value_generation() {
+  return g_leaf_generation.load(std::memory_order_relaxed);
+}
+
+void note_leaf_value_change() {
+  g_leaf_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::uint64_t Tape::next_epoch() {
   static std::atomic<std::uint64_t> counter{1};
   return counter.fetch_add(1);

@@ -93,6 +93,9 @@ class Tape {
   void pin(const std::shared_ptr<Node>& leaf);
   /// Reverse walk from `root`, whose gradient has been seeded.
   void run_backward(Node& root);
+  /// Changes when the tape is cleared: a value read from a node of this tape stays valid
+  /// while the epoch (and leaf_value_generation()) stay the same.
+  std::uint64_t epoch() const { return epoch_; }
   /// Whether `n` was recorded on this tape (leaves are not).
   bool owns(const Node& n) const {
     return n.tape_pos < nodes_.size() && nodes_[n.tape_pos].get() == &n;
@@ -134,6 +137,12 @@ class Tape {
   std::uint64_t epoch_ = next_epoch();
   static std::uint64_t next_epoch();
 };
+
+/// Counts Var::mutable_value() calls, the one way to change a leaf's value: with a tape's
+/// epoch it dates copies derived from leaves (a GEMM library's reordered weights).
+std::uint64_t leaf_value_generation();
+/// Called by Var::mutable_value().
+void note_leaf_value_change();
 
 /// Used by record(): a node to record into, recycled from an earlier step when possible.
 std::shared_ptr<Node> detail_acquire_node(Tape& tape);

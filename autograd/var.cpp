@@ -26,6 +26,7 @@ Tensor& Var::mutable_value() {
   if (!n.is_leaf())
     throw AutogradError(std::string("mutable_value: '") + n.op +
                         "' output is recorded on a tape; only leaves may be modified in place");
+  autograd::note_leaf_value_change();  // copies derived from the old value are stale now
   return n.value;
 }
 

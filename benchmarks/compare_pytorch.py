@@ -81,7 +81,7 @@ def torch_models(torch):
     return body
 
 
-def torch_tokens_per_second(torch, name, iters):
+def torch_tokens_per_second(torch, name, min_time):
     body, width = torch_models(torch)(name)
     model = torch.nn.Sequential(body, torch.nn.Linear(width, CLASSES))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -95,16 +95,18 @@ def torch_tokens_per_second(torch, name, iters):
 
     for _ in range(2):
         step()
-    start = time.perf_counter()
-    for _ in range(iters):
+    # As long as unroll_bench's --benchmark_min_time: a few steps alone are too noisy here.
+    steps, start = 0, time.perf_counter()
+    while steps == 0 or time.perf_counter() - start < min_time:
         step()
-    return B * T * iters / (time.perf_counter() - start)
+        steps += 1
+    return B * T * steps / (time.perf_counter() - start)
 
 
-def unroll_tokens_per_second(bench, pattern, threads):
+def unroll_tokens_per_second(bench, pattern, threads, min_time):
     env = dict(os.environ, UNROLL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([bench, f"--benchmark_filter=^train/({pattern})(/|$)", "--benchmark_format=json",
-                          "--benchmark_min_time=1"], env=env, check=True, capture_output=True, text=True)
+                          f"--benchmark_min_time={min_time}"], env=env, check=True, capture_output=True, text=True)
     return {b["name"].split("/")[1]: b["tokens_per_second"] for b in json.loads(out.stdout)["benchmarks"]}
 
 
@@ -113,7 +115,7 @@ def main():
     ap.add_argument("--bench", default="build/benchmarks/unroll_bench")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--iters", type=int, default=10, help="PyTorch steps per measurement")
+    ap.add_argument("--min-time", type=float, default=1.0, help="seconds per measurement, each side")
     ap.add_argument("--only", default="", help="substring of the workloads to run")
     a = ap.parse_args()
     if not os.access(a.bench, os.X_OK):
@@ -130,8 +132,8 @@ def main():
     ours, theirs = {n: [] for n in names}, {n: [] for n in names}
     for r in range(a.rounds):
         for n in names:
-            theirs[n].append(torch_tokens_per_second(torch, n, a.iters))
-        got = unroll_tokens_per_second(a.bench, "|".join(names), a.threads)
+            theirs[n].append(torch_tokens_per_second(torch, n, a.min_time))
+        got = unroll_tokens_per_second(a.bench, "|".join(names), a.threads, a.min_time)
         for n in names:
             ours[n].append(got[n])
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)

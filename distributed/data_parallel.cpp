@@ -111,7 +111,7 @@ void unflatten_values(const std::vector<float>& buffer, const std::vector<Var>& 
                                 " floats, expected " + std::to_string(numel_of(params)));
   const float* d = buffer.data();
   for (const Var& p : params) {
-    Tensor& v = p.node()->value;
+    Tensor& v = Var(p).mutable_value();  // (marks cached copies of the old value stale)
     std::memcpy(v.data(), d, v.size() * sizeof(float));
     d += v.size();
   }

@@ -31,25 +31,26 @@ void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K
 }
 
 #ifdef UNROLL_HAVE_ONEDNN
-// Where oneDNN's matmul (brgemm kernels, no per-call packing of the whole operand) beat
-// OpenBLAS on this machine: products of at least 2^20 multiply-adds, except tall ones with a
-// short inner dimension (OpenBLAS wins there: a hoisted input projection, 2048 x 64 x 1024).
-// Per-time-step recurrent GEMMs (32 x 1024 x 256) run about 1.2x faster.
+// Where oneDNN's matmul (brgemm kernels, no per-call packing of a whole operand) beat
+// OpenBLAS on this machine: products of at least 2^20 multiply-adds, except tall
+// untransposed ones with a short inner dimension (OpenBLAS wins there: a hoisted input
+// projection, 2048 x 64 x 1024). Per-time-step recurrent products (32 x 1024 x 256) run
+// about 1.2x faster, their weight gradients (transposed A, K = batch) about 1.08x.
 constexpr std::size_t kOneDnnMinWork = std::size_t{1} << 20;
 
-bool onednn_fits(std::size_t M, std::size_t N, std::size_t K, float alpha, float beta) {
+bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alpha, float beta) {
   return alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && M * N * K >= kOneDnnMinWork &&
-         (K >= 128 || M <= 256);
+         (K >= 128 || M <= 256 || ta);
 }
 
 struct Key {
-  bool ta, tb, accumulate;
+  bool ta, tb, accumulate, packed_b;  // packed_b: B in the layout oneDNN picks (reordered once)
   std::size_t M, N, K, lda, ldb, ldc;
   bool operator==(const Key&) const = default;
 };
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
-    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2;
+    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2 | k.packed_b << 3;
     for (std::size_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) h = h * 1000003u ^ v;
     return h;
   }
@@ -60,12 +61,35 @@ struct Primitive {
   dnnl::memory::desc a, b, c;
 };
 
+// A fixed B reordered into a primitive's weights layout, valid while its stamp holds.
+struct PackedOperand {
+  std::uint64_t epoch = 0, generation = 0;
+  const float* source = nullptr;
+  dnnl::memory memory;
+};
+struct PackedKey {
+  const void* owner;
+  bool tb;
+  std::size_t K, N, ldb;
+  bool operator==(const PackedKey&) const = default;
+};
+struct PackedKeyHash {
+  std::size_t operator()(const PackedKey& k) const {
+    std::size_t h = std::hash<const void*>()(k.owner) ^ k.tb;
+    for (std::size_t v : {k.K, k.N, k.ldb}) h = h * 1000003u ^ v;
+    return h;
+  }
+};
+
 struct OneDnn {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   // Primitives are created (and JIT-compiled) once per shape; a model uses a handful.
   std::unordered_map<Key, Primitive, KeyHash> primitives;
   std::unordered_map<Key, bool, KeyHash> unsupported;
+  // Reordered weights, one per (weight, orientation): a recurrent layer reuses its W_hh T
+  // times per pass in each direction.
+  std::unordered_map<PackedKey, PackedOperand, PackedKeyHash> packed;
 };
 
 OneDnn& onednn() {
@@ -73,8 +97,31 @@ OneDnn& onednn() {
   return state;
 }
 
+// B as the primitive wants it: the caller's buffer, or (packed) its reordered copy.
+dnnl::memory weights_for(OneDnn& s, const Key& k, const Primitive& p, const float* B,
+                         const FixedOperand& fixed) {
+  using dnnl::memory;
+  if (!k.packed_b) return memory(p.b, s.engine, const_cast<float*>(B));
+  if (s.packed.size() >= 64) s.packed.clear();  // bound the cache (stale owners)
+  PackedOperand& e = s.packed[PackedKey{fixed.owner, k.tb, k.K, k.N, k.ldb}];
+  const bool layout_ok = e.memory && e.memory.get_desc() == p.b;
+  if (!layout_ok || e.epoch != fixed.epoch || e.generation != fixed.generation || e.source != B) {
+    if (!layout_ok) e.memory = memory(p.b, s.engine);
+    const auto d = [](std::size_t v) { return static_cast<memory::dim>(v); };
+    const memory::desc plain({d(k.K), d(k.N)}, memory::data_type::f32,
+                             k.tb ? memory::dims{1, d(k.ldb)} : memory::dims{d(k.ldb), 1});
+    memory src(plain, s.engine, const_cast<float*>(B));
+    dnnl::reorder(src, e.memory).execute(s.stream, src, e.memory);
+    e.epoch = fixed.epoch;
+    e.generation = fixed.generation;
+    e.source = B;
+  }
+  return e.memory;
+}
+
 // False when oneDNN cannot run this product (the caller falls back to OpenBLAS).
-bool onednn_gemm(const Key& k, const float* A, const float* B, float* C) {
+bool onednn_gemm(const Key& k, const float* A, const float* B, float* C,
+                 const FixedOperand& fixed) {
   using dnnl::memory;
   OneDnn& s = onednn();
   if (s.unsupported.count(k)) return false;
@@ -85,8 +132,11 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C) {
     try {
       const memory::desc a({d(k.M), d(k.K)}, memory::data_type::f32,
                            k.ta ? memory::dims{1, d(k.lda)} : memory::dims{d(k.lda), 1});
-      const memory::desc b({d(k.K), d(k.N)}, memory::data_type::f32,
-                           k.tb ? memory::dims{1, d(k.ldb)} : memory::dims{d(k.ldb), 1});
+      const memory::desc b =
+          k.packed_b
+              ? memory::desc({d(k.K), d(k.N)}, memory::data_type::f32, memory::format_tag::any)
+              : memory::desc({d(k.K), d(k.N)}, memory::data_type::f32,
+                             k.tb ? memory::dims{1, d(k.ldb)} : memory::dims{d(k.ldb), 1});
       const memory::desc c({d(k.M), d(k.N)}, memory::data_type::f32, memory::dims{d(k.ldc), 1});
       dnnl::primitive_attr attr;
       if (k.accumulate) {  // C += A B: a sum post-op
@@ -94,8 +144,8 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C) {
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
       }
-      dnnl::matmul mm({dnnl::matmul::desc(a, b, c), attr, s.engine});
-      it = s.primitives.emplace(k, Primitive{std::move(mm), a, b, c}).first;
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, s.engine);
+      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c}).first;
     } catch (const dnnl::error&) {
       s.unsupported[k] = true;
       return false;
@@ -105,7 +155,7 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C) {
   if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
   const Primitive& p = it->second;
   memory am(p.a, s.engine, const_cast<float*>(A));
-  memory bm(p.b, s.engine, const_cast<float*>(B));
+  memory bm = weights_for(s, k, p, B, fixed);
   memory cm(p.c, s.engine, C);
   p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   t_last = "onednn";
@@ -120,8 +170,8 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float a
           std::size_t ldc) {
   if (M == 0 || N == 0) return;
 #ifdef UNROLL_HAVE_ONEDNN
-  if (K > 0 && onednn_fits(M, N, K, alpha, beta) &&
-      onednn_gemm(Key{ta, tb, beta != 0.0f, M, N, K, lda, ldb, ldc}, A, B, C))
+  if (K > 0 && onednn_fits(ta, M, N, K, alpha, beta) &&
+      onednn_gemm(Key{ta, tb, beta != 0.0f, false, M, N, K, lda, ldb, ldc}, A, B, C, {}))
     return;
 #endif
   openblas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -130,6 +180,18 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float a
 void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
           const float* B, float beta, float* C) {
   gemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
+
+void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
+          const float* B, float beta, float* C, const FixedOperand& fixed_b) {
+  if (M == 0 || N == 0) return;
+#ifdef UNROLL_HAVE_ONEDNN
+  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (fixed_b.owner && K > 0 && onednn_fits(ta, M, N, K, 1.0f, beta) &&
+      onednn_gemm(Key{ta, tb, beta != 0.0f, true, M, N, K, lda, ldb, N}, A, B, C, fixed_b))
+    return;
+#endif
+  gemm(ta, tb, M, N, K, A, B, beta, C);
 }
 
 const char* last_backend() {

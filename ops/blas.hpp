@@ -4,6 +4,7 @@
 // measured faster (benchmarks/README.md), to oneDNN. Callers see one function.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace unroll::ops::blas {
 
@@ -16,6 +17,19 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
 /// The same for dense operands (leading dimensions from the shapes) and alpha = 1.
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, const float* A,
           const float* B, float beta, float* C);
+
+/// An operand that cannot change while (epoch, generation) stay the same: a weight during one
+/// recorded pass (see autograd::leaf_value_generation). The library may then keep it
+/// reordered into its own blocked layout across calls instead of repacking it every call.
+/// `owner` 0 means no such promise.
+struct FixedOperand {
+  const void* owner = nullptr;
+  std::uint64_t epoch = 0, generation = 0;
+};
+
+/// The dense form, with B promised fixed as `fixed_b` says.
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, const float* A,
+          const float* B, float beta, float* C, const FixedOperand& fixed_b);
 
 /// Which library ran the last gemm on this thread: "openblas" or "onednn" (for tests).
 const char* last_backend();

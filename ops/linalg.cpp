@@ -125,7 +125,13 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, y.data() + r * out);
     beta = 1.0f;
   }
-  gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), beta, y.data());
+  // While a tape records, the weight cannot change until the tape is cleared or a leaf is
+  // modified (mutable_value): the GEMM library may keep it packed across the T steps.
+  const autograd::Tape* tape = autograd::detail::recording_tape({x, weight});
+  const blas::FixedOperand fixed =
+      tape ? blas::FixedOperand{weight.node(), tape->epoch(), autograd::leaf_value_generation()}
+           : blas::FixedOperand{};
+  gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), beta, y.data(), fixed);
 
   auto backward = [rows, out, inf](const Node& n, GradSink& g) {
     const float* X = n.inputs[0]->value.data();
@@ -134,7 +140,10 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     float beta;
     if (g.needs(0)) {  // dx [rows, in] = G [rows, out] . W [out, in]
       float* dx = g.buffer(0, beta).data();
-      gemm(false, false, rows, inf, out, G, W, beta, dx);
+      // Backward walks the tape the op was recorded on, which is current.
+      const blas::FixedOperand fixed{n.inputs[1], autograd::current_tape().epoch(),
+                                     autograd::leaf_value_generation()};
+      gemm(false, false, rows, inf, out, G, W, beta, dx, fixed);
     }
     // dW [out, in] = G^T . x; a per-step product joins one GEMM at the end of the walk.
     if (g.needs(1) && !g.defer_weight_grad(1, G, X, rows, out, inf, weight_grad_gemm)) {

@@ -2,6 +2,7 @@
 #include <string>
 
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xview.hpp>
 
 #include "helpers.hpp"
 
@@ -197,6 +198,31 @@ TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t"
     loss.backward();
     CHECK(test::max_abs_diff(W.grad(), want * static_cast<float>(pass)) < 1e-3);
   }
+}
+
+TEST_CASE("linear: a weight reused across steps of one pass, and changed in between",
+          "[linalg]") {
+  // Recurrent-step shapes (x [32, 256], W [1024, 256]): a GEMM library may keep W packed
+  // while the tape records. Each call must still see W's current value: step 2 follows
+  // W *= 2 through mutable_value() within the same tape epoch.
+  autograd::Tape tape;
+  autograd::TapeScope scope(tape);
+  Var W = Var::parameter(randn({1024, 256}, 300, 0.05f));
+  Var x(randn({32, 256}, 301), true);
+  const Tensor w1 = W.value();
+  Var y1 = ops::linear(x, W);
+  Var y1b = ops::linear(x, W);  // the same weight again, unchanged
+  W.mutable_value() *= 2.0f;
+  Var y2 = ops::linear(x, W);
+  const Tensor want1 = naive_matmul(x.value(), w1, false, true);
+  CHECK(test::max_abs_diff(y1.value(), want1) < 1e-4);
+  CHECK(test::max_abs_diff(y1b.value(), want1) < 1e-4);
+  CHECK(test::max_abs_diff(y2.value(), Tensor(2.0f * want1)) < 2e-4);
+  // d/dx sum(y2) = ones [32, 1024] . (2 W1): every row is twice the column sums of W1.
+  ops::sum(y2).backward();
+  const Tensor col = xt::sum(w1, {0});
+  for (std::size_t r = 0; r < 32; ++r)
+    CHECK(test::max_abs_diff(Tensor(xt::row(x.grad(), r)), Tensor(2.0f * col)) < 1e-3);
 }
 
 // ------------------------------------------------------------------ shape errors
