@@ -48,7 +48,14 @@ void set_num_threads(int n) {
   if (n < 1)
     throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
   g_threads = n;
+#ifdef UNROLL_HAVE_ONEDNN
+  // oneDNN runs every large GEMM on n threads (ops/blas.cpp); OpenBLAS, left with the small
+  // ones, stays on one: two thread pools spinning on the same cores slowed each other
+  // (LSTM H=512 on 2 threads: 120 ms per step with both pools, 107-114 ms with one).
+  openblas_set_num_threads(1);
+#else
   openblas_set_num_threads(n);
+#endif
 }
 
 int num_threads() {

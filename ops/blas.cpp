@@ -34,8 +34,10 @@ void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K
 // Where oneDNN's matmul (brgemm kernels, no per-call packing of a whole operand) beat
 // OpenBLAS on this machine: products of at least 2^20 multiply-adds, except tall
 // untransposed ones with a short inner dimension (OpenBLAS wins there: a hoisted input
-// projection, 2048 x 64 x 1024). Per-time-step recurrent products (32 x 1024 x 256) run
-// about 1.2x faster, their weight gradients (transposed A, K = batch) about 1.08x.
+// projection, 2048 x 64 x 1024). The choice never depends on the thread count, so results
+// are the same bit for bit on any number of threads (tests/reliability). Per-time-step recurrent
+// products (32 x 1024 x 256) run about 1.2x faster, their weight gradients (transposed A, K =
+// batch) about 1.08x.
 constexpr std::size_t kOneDnnMinWork = std::size_t{1} << 20;
 
 bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alpha, float beta) {
