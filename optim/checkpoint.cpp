@@ -78,6 +78,8 @@ void apply_checkpoint(const nn::SafetensorsFile& f, const std::string& path, Tra
     bad.push_back("missing metadata 'step'");
   else if (!(step = text::to_int(it->second)))
     bad.push_back("metadata 'step' = '" + it->second + "' is not an integer");
+  else if (*step < 0)
+    bad.push_back("metadata 'step' = " + it->second + " is negative, expected a step count >= 0");
 
   // Model: every parameter present as float with its shape, nothing unexpected.
   const nn::NamedParameters params = s.model->named_parameters();

@@ -288,6 +288,9 @@ TEST_CASE("bad input: malformed and mismatched checkpoints load nothing and list
   CHECK_THAT(
       problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["step"] = "7x"; })),
       Contains("metadata 'step' = '7x' is not an integer"));
+  CHECK_THAT(
+      problem(edit_header(good, [](nlohmann::json& h) { h["__metadata__"]["step"] = "-3"; })),
+      Contains("metadata 'step' = -3 is negative, expected a step count >= 0"));
   CHECK_THAT(problem(edit_header(good,
                                  [](nlohmann::json& h) {
                                    h["model.weight"]["shape"] = {3, 2};
