@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
@@ -46,13 +47,13 @@ bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alp
 }
 
 struct Key {
-  bool ta, tb, accumulate, packed_b;  // packed_b: B in the layout oneDNN picks (reordered once)
+  bool ta, tb, accumulate, packed_b, bias;  // packed_b: B in the layout oneDNN picks
   std::size_t M, N, K, lda, ldb, ldc;
   bool operator==(const Key&) const = default;
 };
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
-    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2 | k.packed_b << 3;
+    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2 | k.packed_b << 3 | k.bias << 4;
     for (std::size_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) h = h * 1000003u ^ v;
     return h;
   }
@@ -60,7 +61,7 @@ struct KeyHash {
 
 struct Primitive {
   dnnl::matmul matmul;
-  dnnl::memory::desc a, b, c;
+  dnnl::memory::desc a, b, c, bias;
 };
 
 // A fixed B reordered into a primitive's weights layout, valid while its stamp holds.
@@ -122,8 +123,8 @@ dnnl::memory weights_for(OneDnn& s, const Key& k, const Primitive& p, const floa
 }
 
 // False when oneDNN cannot run this product (the caller falls back to OpenBLAS).
-bool onednn_gemm(const Key& k, const float* A, const float* B, float* C,
-                 const FixedOperand& fixed) {
+bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const FixedOperand& fixed,
+                 const float* bias = nullptr) {
   using dnnl::memory;
   OneDnn& s = onednn();
   if (s.unsupported.count(k)) return false;
@@ -146,8 +147,14 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C,
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
       }
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, s.engine);
-      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c}).first;
+      const memory::desc bias_desc =
+          k.bias ? memory::desc({1, d(k.N)}, memory::data_type::f32, memory::format_tag::ab)
+                 : memory::desc();
+      const dnnl::matmul::primitive_desc pd(
+          k.bias ? dnnl::matmul::desc(a, b, bias_desc, c) : dnnl::matmul::desc(a, b, c), attr,
+          s.engine);
+      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c, bias_desc})
+               .first;
     } catch (const dnnl::error&) {
       s.unsupported[k] = true;
       return false;
@@ -159,7 +166,14 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C,
   memory am(p.a, s.engine, const_cast<float*>(A));
   memory bm = weights_for(s, k, p, B, fixed);
   memory cm(p.c, s.engine, C);
-  p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  if (k.bias) {
+    memory biasm(p.bias, s.engine, const_cast<float*>(bias));
+    p.matmul.execute(
+        s.stream,
+        {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_BIAS, biasm}, {DNNL_ARG_DST, cm}});
+  } else {
+    p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  }
   t_last = "onednn";
   return true;
 }
@@ -173,7 +187,7 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float a
   if (M == 0 || N == 0) return;
 #ifdef UNROLL_HAVE_ONEDNN
   if (K > 0 && onednn_fits(ta, M, N, K, alpha, beta) &&
-      onednn_gemm(Key{ta, tb, beta != 0.0f, false, M, N, K, lda, ldb, ldc}, A, B, C, {}))
+      onednn_gemm(Key{ta, tb, beta != 0.0f, false, false, M, N, K, lda, ldb, ldc}, A, B, C, {}))
     return;
 #endif
   openblas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -190,10 +204,26 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const f
 #ifdef UNROLL_HAVE_ONEDNN
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   if (fixed_b.owner && K > 0 && onednn_fits(ta, M, N, K, 1.0f, beta) &&
-      onednn_gemm(Key{ta, tb, beta != 0.0f, true, M, N, K, lda, ldb, N}, A, B, C, fixed_b))
+      onednn_gemm(Key{ta, tb, beta != 0.0f, true, false, M, N, K, lda, ldb, N}, A, B, C, fixed_b))
     return;
 #endif
   gemm(ta, tb, M, N, K, A, B, beta, C);
+}
+
+void gemm_bias(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
+               const float* B, const float* bias, float* C, const FixedOperand& fixed_b) {
+  if (M == 0 || N == 0) return;
+#ifdef UNROLL_HAVE_ONEDNN
+  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (K > 0 && onednn_fits(ta, M, N, K, 1.0f, 0.0f) &&
+      onednn_gemm(
+          Key{ta, tb, false, fixed_b.owner != nullptr, bias != nullptr, M, N, K, lda, ldb, N}, A, B,
+          C, fixed_b, bias))
+    return;
+#endif
+  if (!bias) return gemm(ta, tb, M, N, K, A, B, 0.0f, C, fixed_b);
+  for (std::size_t r = 0; r < M; ++r) std::copy(bias, bias + N, C + r * N);  // then beta = 1
+  gemm(ta, tb, M, N, K, A, B, 1.0f, C, fixed_b);
 }
 
 const char* last_backend() {

@@ -31,6 +31,12 @@ struct FixedOperand {
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, const float* A,
           const float* B, float beta, float* C, const FixedOperand& fixed_b);
 
+/// C[M, N] = op(A) op(B) + bias, the bias [N] (or nothing, when null) added to every row;
+/// B promised fixed as `fixed_b` says. oneDNN adds the bias inside its kernel.
+void gemm_bias(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
+               const float* A, const float* B, const float* bias, float* C,
+               const FixedOperand& fixed_b);
+
 /// Which library ran the last gemm on this thread: "openblas" or "onednn" (for tests).
 const char* last_backend();
 

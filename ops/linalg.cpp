@@ -119,19 +119,14 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   Shape ys = x.shape();
   ys.back() = out;
   Tensor y = xt::empty<float>(ys);
-  float beta = 0.0f;
-  if (has_bias) {  // start every row at the bias, then GEMM with beta = 1
-    const float* b = bias.value().data();
-    for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, y.data() + r * out);
-    beta = 1.0f;
-  }
   // While a tape records, the weight cannot change until the tape is cleared or a leaf is
   // modified (mutable_value): the GEMM library may keep it packed across the T steps.
   const autograd::Tape* tape = autograd::detail::recording_tape({x, weight});
   const blas::FixedOperand fixed =
       tape ? blas::FixedOperand{weight.node(), tape->epoch(), autograd::leaf_value_generation()}
            : blas::FixedOperand{};
-  gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), beta, y.data(), fixed);
+  blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
+                  has_bias ? bias.value().data() : nullptr, y.data(), fixed);
 
   auto backward = [rows, out, inf](const Node& n, GradSink& g) {
     const float* X = n.inputs[0]->value.data();

@@ -75,3 +75,24 @@ TEST_CASE("gemm with alpha != 1 scales the product", "[blas]") {
     worst = std::max(worst, static_cast<double>(std::abs(2.0f * half[i] - full[i])));
   CHECK(worst < 1e-4);
 }
+
+TEST_CASE("gemm_bias adds the bias to every row, on every back end", "[blas]") {
+  // x W^T + b at a recurrent-step shape (oneDNN, bias inside its kernel) and a small one
+  // (OpenBLAS after copying the bias into each row); with W promised fixed or not.
+  const auto [M, N, K] = GENERATE(std::tuple<std::size_t, std::size_t, std::size_t>{32, 1024, 256},
+                                  std::tuple<std::size_t, std::size_t, std::size_t>{5, 7, 3});
+  const bool fixed = GENERATE(false, true);
+  const std::vector<float> A = filled(M * K, 6), B = filled(N * K, 7), bias = filled(N, 8);
+  std::vector<float> C(M * N, std::numeric_limits<float>::quiet_NaN()), expected(M * N);
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) expected[i * N + j] = bias[j];
+  reference(false, true, M, N, K, 1.0f, A, K, B, K, 1.0f, expected, N);
+  const int owner = 0;
+  ops::blas::gemm_bias(false, true, M, N, K, A.data(), B.data(), bias.data(), C.data(),
+                       fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
+  INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
+  double worst = 0;
+  for (std::size_t i = 0; i < M * N; ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(C[i] - expected[i])));
+  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+}
