@@ -26,6 +26,9 @@ inline Tensor no_buffer() {
   return Tensor(Tensor::shape_type{0});
 }
 
+/// Values up to this many elements are kept even when no backward reads them (see Var).
+inline constexpr std::size_t kKeepValueElements = 256;
+
 /// One value in the graph: a leaf or a recorded op output, with its gradient and backward.
 struct Node {
   /// The forward value.

@@ -82,9 +82,13 @@ class Var {
   const std::shared_ptr<autograd::Node>& node_ptr() const { return node_; }
 
  private:
-  // The tape holds one reference to a recorded node; this Var is the only other one.
+  // The tape holds one reference to a recorded node; this Var is the only other one. Small
+  // values stay: the tape recycles them with their node, and freeing and reallocating them
+  // would cost more than they hold (tape/overhead: 90 -> 206 ns per op).
   void drop() noexcept {
-    if (node_ && node_->value_unread && node_.use_count() == 2) node_->release_value();
+    if (node_ && node_->value_unread && node_->value.size() > autograd::kKeepValueElements &&
+        node_.use_count() == 2)
+      node_->release_value();
     node_.reset();
   }
 

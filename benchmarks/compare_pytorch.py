@@ -120,6 +120,11 @@ def main():
     a = ap.parse_args()
     if not os.access(a.bench, os.X_OK):
         sys.exit(f"compare_pytorch: {a.bench} is not an executable; build first (bash scripts/test.sh)")
+    # torch.set_num_threads does not reach the OpenBLAS that Debian's torch calls for its GEMMs:
+    # without these, PyTorch's GEMMs took the second core whenever it was idle (a 1.3-1.5x swing
+    # between runs) while unroll ran on one. They must be set before OpenBLAS is loaded.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(a.threads)
     try:
         import torch
     except ImportError:
