@@ -5,6 +5,7 @@
 // recursively (100,000-op chains would overflow the stack that way).
 
 #include <functional>
+#include <memory>
 
 #include <xtensor/xstorage.hpp>
 
@@ -48,12 +49,14 @@ struct Node {
   /// No backward reads `value` (neither this op's nor a consumer's recorded so far): once no
   /// Var refers to the node, no later op can read it either, and the value is released.
   bool value_unread = false;
-  bool value_released = false;        ///< `value` was freed; `released_shape` keeps its shape
-  Tensor::shape_type released_shape;  ///< the shape of a released value
+  bool value_released = false;  ///< `value` was freed; `released_shape` keeps its shape
+  /// The shape of a released value (behind a pointer: most nodes never need it, and a
+  /// smaller node is a faster tape; kept for reuse when the node is recycled).
+  std::unique_ptr<Tensor::shape_type> released_shape;
 
   /// The value's shape, also after the value was released.
   const Tensor::shape_type& shape() const {
-    return value_released ? released_shape : value.shape();
+    return value_released ? *released_shape : value.shape();
   }
   /// Number of elements of the value, also after it was released.
   std::size_t numel() const;

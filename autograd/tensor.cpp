@@ -40,12 +40,15 @@ std::string Node::input_shapes() const {
 std::size_t Node::numel() const {
   if (!value_released) return value.size();
   std::size_t n = 1;
-  for (std::size_t d : released_shape) n *= d;
+  for (std::size_t d : *released_shape) n *= d;
   return n;
 }
 
 void Node::release_value() noexcept {
-  released_shape = value.shape();
+  if (released_shape)
+    *released_shape = value.shape();
+  else
+    released_shape = std::make_unique<Tensor::shape_type>(value.shape());
   value_released = true;
   value = no_buffer();
 }
