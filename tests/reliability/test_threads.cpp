@@ -1,8 +1,8 @@
-// Threads: OpenBLAS with 2 threads trains to the same parameters as with 1 (within float
-// rounding), and two models trained at once on two std::threads do not interfere: each
-// thread records on its own tape (current_tape() is thread_local), so concurrent training
-// gives bit for bit the results of training the two one after the other. The concurrent
-// test is also the one run under ThreadSanitizer (docs/reliability.md, "Threads").
+// Threads: 2 GEMM threads (oneDNN or OpenBLAS) train to the same parameters as with 1 (within float
+// rounding), and two models trained at once on two std::threads do not interfere: each thread
+// records on its own tape (current_tape() is thread_local), so concurrent training gives bit for
+// bit the results of training the two one after the other. The concurrent test is also the one run
+// under ThreadSanitizer (docs/reliability.md, "Threads").
 
 #include <atomic>
 #include <thread>
@@ -52,11 +52,11 @@ struct ThreadCount {
 
 }  // namespace
 
-TEST_CASE("an LSTM trained with 2 OpenBLAS threads matches 1 thread to float rounding",
+TEST_CASE("an LSTM trained with 2 GEMM threads matches 1 thread to float rounding",
           "[reliability][threads][blas]") {
   ThreadCount restore;
-  // Hidden 64, batch 64: the gate GEMMs are 64 x 256 x 64 (1M multiply-adds), above
-  // OpenBLAS's threshold for splitting a GEMM over threads, so 2 threads really run.
+  // Hidden 64, batch 64: the gate GEMMs are 64 x 256 x 64 (2^20 multiply-adds): oneDNN's in
+  // builds with it, else above OpenBLAS's threshold for splitting a GEMM, so 2 threads run.
   set_num_threads(1);
   const Trained one = train("adding", "lstm", 5, 64, 64, 20, 6);
   set_num_threads(2);
