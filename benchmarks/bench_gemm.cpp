@@ -26,9 +26,9 @@ struct GemmShape {
 
 // B = 32 rows per step, H = 256 / 512 (4 gates), T * B = 2048 rows for whole-sequence ops.
 const GemmShape kShapes[] = {
-    {"lstm_h256_step_fwd", false, true, 32, 1024, 256, 1.0f},    // h W_hh^T (+ gates)
-    {"lstm_h256_step_dh", false, false, 32, 256, 1024, 0.0f},    // dgates W_hh
-    {"lstm_h256_step_dW", true, false, 1024, 256, 32, 1.0f},     // dW_hh += dgates^T h
+    {"lstm_h256_step_fwd", false, true, 32, 1024, 256, 1.0f},  // h W_hh^T (+ gates)
+    {"lstm_h256_step_dh", false, false, 32, 256, 1024, 0.0f},  // dgates W_hh
+    {"lstm_h256_step_dW", true, false, 1024, 256, 32, 1.0f},   // dW_hh += dgates^T h
     {"lstm_h512_step_fwd", false, true, 32, 2048, 512, 1.0f},
     {"lstm_h512_step_dh", false, false, 32, 512, 2048, 0.0f},
     {"lstm_h256_input_proj", false, true, 2048, 1024, 64, 0.0f},  // hoisted x W_ih^T
@@ -53,11 +53,10 @@ void run(benchmark::State& state, const GemmShape& s, Backend backend) {
   const auto lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N;
   for (auto _ : state) {
     if (backend == Backend::OpenBlas)
-      cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans,
-                  s.tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.M),
-                  static_cast<blasint>(s.N), static_cast<blasint>(s.K), 1.0f, A.data(),
-                  static_cast<blasint>(lda), B.data(), static_cast<blasint>(ldb), s.beta,
-                  C.data(), static_cast<blasint>(s.N));
+      cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
+                  static_cast<blasint>(s.M), static_cast<blasint>(s.N), static_cast<blasint>(s.K),
+                  1.0f, A.data(), static_cast<blasint>(lda), B.data(), static_cast<blasint>(ldb),
+                  s.beta, C.data(), static_cast<blasint>(s.N));
     else
       ops::blas::gemm(s.ta, s.tb, s.M, s.N, s.K, A.data(), B.data(), s.beta, C.data(),
                       backend == Backend::DispatchFixedB ? fixed : ops::blas::FixedOperand{});
@@ -70,9 +69,9 @@ void run(benchmark::State& state, const GemmShape& s, Backend backend) {
 
 const bool registered = [] {
   for (const GemmShape& s : kShapes)
-    for (auto [suffix, backend] : {std::pair{"openblas", Backend::OpenBlas},
-                                   std::pair{"dispatch", Backend::Dispatch},
-                                   std::pair{"dispatch_fixed_b", Backend::DispatchFixedB}}) {
+    for (auto [suffix, backend] :
+         {std::pair{"openblas", Backend::OpenBlas}, std::pair{"dispatch", Backend::Dispatch},
+          std::pair{"dispatch_fixed_b", Backend::DispatchFixedB}}) {
       const std::string name = std::string("gemm/") + s.name + "/" + suffix;
       benchmark::RegisterBenchmark(name.c_str(), [&s, backend = backend](benchmark::State& st) {
         run(st, s, backend);

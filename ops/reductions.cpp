@@ -231,10 +231,9 @@ Tensor scalar_tensor(float v) {
   return t;
 }
 
-Var reduce_sum(const char* op, const Var& x, const AxesPlan& p, float scale) {
-  Tensor y = sum_planned(x.value(), p);
-  if (scale != 1.0f)
-    for (float& e : y) e *= scale;
+// Records a (scaled) sum of x over p's axes, whose value y is computed: backward spreads the
+// output gradient back over the summed axes, reading only x's shape.
+Var record_sum(const char* op, Tensor y, const Var& x, const AxesPlan& p, float scale) {
   return record(
       op, std::move(y), {x},
       [p, scale](const Node& n, GradSink& g) {
@@ -244,6 +243,13 @@ Var reduce_sum(const char* op, const Var& x, const AxesPlan& p, float scale) {
         expand_into(n.grad.data(), buf.data(), Shape(xs.begin(), xs.end()), p.reduced, scale, beta);
       },
       autograd::kReadsNothing);
+}
+
+Var reduce_sum(const char* op, const Var& x, const AxesPlan& p, float scale) {
+  Tensor y = sum_planned(x.value(), p);
+  if (scale != 1.0f)
+    for (float& e : y) e *= scale;
+  return record_sum(op, std::move(y), x, p, scale);
 }
 
 AxesPlan all_axes_plan(const Shape& shape) {
@@ -259,15 +265,7 @@ Var reduce_all(const char* op, const Var& x, float scale) {
   Tensor y = scalar_tensor(static_cast<float>(detail::sum_contiguous(xv.data(), xv.size()) *
                                               static_cast<double>(scale)));
   const AxesPlan p = all_axes_plan(x.shape());
-  return record(
-      op, std::move(y), {x},
-      [p, scale](const Node& n, GradSink& g) {
-        float beta;
-        Tensor& buf = g.buffer(0, beta);
-        const auto& xs = n.inputs[0]->shape();  // the value itself may be released
-        expand_into(n.grad.data(), buf.data(), Shape(xs.begin(), xs.end()), p.reduced, scale, beta);
-      },
-      autograd::kReadsNothing);
+  return record_sum(op, std::move(y), x, p, scale);
 }
 
 }  // namespace

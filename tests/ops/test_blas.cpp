@@ -51,7 +51,8 @@ TEST_CASE("gemm matches a double-precision loop on every back end", "[blas]") {
   double worst = 0;
   for (std::size_t i = 0; i < M; ++i)
     for (std::size_t j = 0; j < N; ++j)
-      worst = std::max(worst, static_cast<double>(std::abs(C[i * ldc + j] - expected[i * ldc + j])));
+      worst =
+          std::max(worst, static_cast<double>(std::abs(C[i * ldc + j] - expected[i * ldc + j])));
   CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
   // The padding between rows is never written.
   for (std::size_t i = 0; i < M && pad; ++i)

@@ -200,8 +200,7 @@ TEST_CASE("linear: a large weight used at many small steps gets sum_t G_t^T x_t"
   }
 }
 
-TEST_CASE("linear: a weight reused across steps of one pass, and changed in between",
-          "[linalg]") {
+TEST_CASE("linear: a weight reused across steps of one pass, and changed in between", "[linalg]") {
   // Recurrent-step shapes (x [32, 256], W [1024, 256]): a GEMM library may keep W packed
   // while the tape records. Each call must still see W's current value: step 2 follows
   // W *= 2 through mutable_value() within the same tape epoch.
