@@ -5,9 +5,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${UNROLL_BUILD_DIR:-$root/build}
 
+# ocl-icd-opencl-dev: libdnnl-dev only Recommends it, but oneDNN's CMake config calls
+# find_package(OpenCL) and fails without it (and we install with --no-install-recommends).
 packages=(cmake make g++ ccache libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
           libopenblas-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-          gnuplot-nox libopenmpi-dev openmpi-bin libdnnl-dev)
+          gnuplot-nox libopenmpi-dev openmpi-bin libdnnl-dev ocl-icd-opencl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
