@@ -15,6 +15,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "autograd/errors.hpp"
+#include "autograd/value_cache.hpp"
 #include "autograd/var.hpp"
 
 namespace unroll::autograd {
@@ -240,7 +241,9 @@ Var record_expression(const char* op, const xt::xexpression<E>& value, const Inp
   Tape* tape = recording_tape(inputs);
   if (!tape) return record(op, Tensor(value), inputs, std::move(backward), reads);
   std::shared_ptr<Node> node = detail_acquire_node(*tape);
-  // Evaluated into the recycled node's buffer: no allocation when the size repeats.
+  // Evaluated into the recycled node's buffer (or a cached one): no allocation when the
+  // size repeats.
+  shape_value(node->value, value.derived_cast().shape());
   xt::noalias(node->value) = value;
   return commit(*tape, op, std::move(node), inputs, std::move(backward), reads);
 }
@@ -259,6 +262,37 @@ requires(!std::is_same_v<E, Tensor>) Var
     record(const char* op, const xt::xexpression<E>& value, const std::vector<Var>& inputs,
            BackwardFn backward, Reads reads = kReadsAll) {
   return detail::record_expression(op, value, inputs, std::move(backward), reads);
+}
+
+namespace detail {
+template <class Fill, class Inputs>
+Var record_filled(const char* op, const Shape& shape, Fill& fill, const Inputs& inputs,
+                  BackwardFn&& backward, Reads reads) {
+  Tape* tape = recording_tape(inputs);
+  if (!tape) {
+    Tensor y = Tensor::from_shape(shape);
+    fill(y.data());
+    return record(op, std::move(y), inputs, std::move(backward), reads);
+  }
+  std::shared_ptr<Node> node = detail_acquire_node(*tape);
+  shape_value(node->value, shape);  // the recycled buffer, or a cached one of this size
+  fill(node->value.data());
+  return commit(*tape, op, std::move(node), inputs, std::move(backward), reads);
+}
+}  // namespace detail
+/// record() for an op that writes its output itself (copies, joins, permutations):
+/// `fill(float* out)` must write every element of a value of shape `shape`. When the op
+/// records, the value lives in a node recycled from an earlier step, so a step that repeats
+/// the last one allocates (and page-faults) nothing.
+template <class Fill>
+Var record_filled(const char* op, const Shape& shape, Fill&& fill, VarRefs inputs,
+                  BackwardFn backward, Reads reads = kReadsAll) {
+  return detail::record_filled(op, shape, fill, inputs, std::move(backward), reads);
+}
+template <class Fill>
+Var record_filled(const char* op, const Shape& shape, Fill&& fill, const std::vector<Var>& inputs,
+                  BackwardFn backward, Reads reads = kReadsAll) {
+  return detail::record_filled(op, shape, fill, inputs, std::move(backward), reads);
 }
 
 /// Reverse-mode pass from `root` (one element, seed 1): fills grad() of every leaf that

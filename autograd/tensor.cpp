@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "autograd/node.hpp"
+#include "autograd/value_cache.hpp"
 
 namespace unroll {
 
@@ -50,7 +51,7 @@ void Node::release_value() noexcept {
   else
     released_shape = std::make_unique<Tensor::shape_type>(value.shape());
   value_released = true;
-  value = no_buffer();
+  cache_value_buffer(value);  // the next op output of this size reuses the buffer
 }
 }  // namespace autograd
 

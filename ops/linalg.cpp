@@ -48,18 +48,19 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
   // a [B,M,K] x b [K,N] with no transpose on a is one GEMM over B*M rows.
   const bool flatten = shared_b && !ta;
 
-  Tensor y = xt::empty<float>(ra == 3 ? Shape{batch, M, N} : Shape{M, N});
   const std::size_t sA = M * K, sB = rb == 3 ? K * N : 0, sC = M * N;
-  if (flatten) {
-    gemm(false, tb, batch * M, N, K, a.value().data(), b.value().data(), 0.0f, y.data());
-  } else {
-    for (std::size_t i = 0; i < batch; ++i)
-      gemm(ta, tb, M, N, K, a.value().data() + i * sA, b.value().data() + i * sB, 0.0f,
-           y.data() + i * sC);
-  }
+  auto product = [&](float* y) {
+    if (flatten) {
+      gemm(false, tb, batch * M, N, K, a.value().data(), b.value().data(), 0.0f, y);
+    } else {
+      for (std::size_t i = 0; i < batch; ++i)
+        gemm(ta, tb, M, N, K, a.value().data() + i * sA, b.value().data() + i * sB, 0.0f,
+             y + i * sC);
+    }
+  };
 
-  return record(
-      "matmul", std::move(y), {a, b},
+  return autograd::record_filled(
+      "matmul", ra == 3 ? Shape{batch, M, N} : Shape{M, N}, product, {a, b},
       [=](const Node& n, GradSink& g) {
         const float* A = n.inputs[0]->value.data();
         const float* B = n.inputs[1]->value.data();
@@ -118,15 +119,16 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   const std::size_t rows = x.size() / inf;
   Shape ys = x.shape();
   ys.back() = out;
-  Tensor y = xt::empty<float>(ys);
   // While a tape records, the weight cannot change until the tape is cleared or a leaf is
   // modified (mutable_value): the GEMM library may keep it packed across the T steps.
   const autograd::Tape* tape = autograd::detail::recording_tape({x, weight});
   const blas::FixedOperand fixed =
       tape ? blas::FixedOperand{weight.node(), tape->epoch(), autograd::leaf_value_generation()}
            : blas::FixedOperand{};
-  blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
-                  has_bias ? bias.value().data() : nullptr, y.data(), fixed);
+  auto product = [&](float* y) {
+    blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
+                    has_bias ? bias.value().data() : nullptr, y, fixed);
+  };
 
   auto backward = [rows, out, inf](const Node& n, GradSink& g) {
     const float* X = n.inputs[0]->value.data();
@@ -153,8 +155,10 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     }
   };
   if (has_bias)
-    return record("linear", std::move(y), {x, weight, bias}, backward, autograd::kReadsInputs);
-  return record("linear", std::move(y), {x, weight}, backward, autograd::kReadsInputs);
+    return autograd::record_filled("linear", ys, product, {x, weight, bias}, backward,
+                                   autograd::kReadsInputs);
+  return autograd::record_filled("linear", ys, product, {x, weight}, backward,
+                                 autograd::kReadsInputs);
 }
 
 }  // namespace unroll::ops

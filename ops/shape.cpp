@@ -69,22 +69,21 @@ Var view_as(const char* op, const Var& x, const Shape& shape) {
 Var take(const char* op, const Var& x, std::size_t axis, std::size_t start, std::size_t len,
          std::size_t step, const Shape& out) {
   const Around a = around(x.shape(), axis);
-  Tensor y = Tensor::from_shape(out);
+  const std::size_t outer = a.outer, in = a.inner, n = a.n;
   const float* X = x.value().data();
-  float* Y = y.data();
-  const std::size_t in = a.inner, n = a.n;
-  for (std::size_t o = 0; o < a.outer; ++o) {
-    const float* s = X + (o * n + start) * in;
-    float* d = Y + o * len * in;
-    if (step == 1)
-      std::copy(s, s + len * in, d);
-    else
-      for (std::size_t k = 0; k < len; ++k)
-        std::copy(s + k * step * in, s + k * step * in + in, d + k * in);
-  }
-  const std::size_t outer = a.outer;
-  return record(
-      op, std::move(y), {x},
+  auto fill = [&](float* Y) {
+    for (std::size_t o = 0; o < outer; ++o) {
+      const float* s = X + (o * n + start) * in;
+      float* d = Y + o * len * in;
+      if (step == 1)
+        std::copy(s, s + len * in, d);
+      else
+        for (std::size_t k = 0; k < len; ++k)
+          std::copy(s + k * step * in, s + k * step * in + in, d + k * in);
+    }
+  };
+  return autograd::record_filled(
+      op, out, fill, {x},
       [outer, n, in, start, len, step](const Node& nd, GradSink& g) {
         if (!g.needs(0)) return;
         // Only the region read gets gradient; zeroing a fresh buffer once (not a
@@ -92,9 +91,19 @@ Var take(const char* op, const Var& x, std::size_t axis, std::size_t start, std:
         // backward.
         float beta;
         Tensor& buf = g.buffer(0, beta);
-        if (beta == 0.0f) std::fill(buf.data(), buf.data() + buf.size(), 0.0f);
         const float* G = nd.grad.data();
         float* B = buf.data();
+        if (beta == 0.0f && step == 1) {
+          // A fresh buffer: copy the region read, zero the rest (one pass over it, not two).
+          for (std::size_t o = 0; o < outer; ++o) {
+            float* row = B + o * n * in;
+            std::fill(row, row + start * in, 0.0f);
+            std::copy(G + o * len * in, G + (o + 1) * len * in, row + start * in);
+            std::fill(row + (start + len) * in, row + n * in, 0.0f);
+          }
+          return;
+        }
+        if (beta == 0.0f) std::fill(buf.data(), buf.data() + buf.size(), 0.0f);
         for (std::size_t o = 0; o < outer; ++o) {
           float* d = B + (o * n + start) * in;
           const float* s = G + o * len * in;
@@ -116,16 +125,16 @@ Var join(const char* op, const std::vector<Var>& xs, std::size_t outer,
     offset[i] = total;
     total += sizes[i];
   }
-  Tensor y = Tensor::from_shape(out);
-  float* Y = y.data();
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    const float* X = xs[i].value().data();
-    const std::size_t run = sizes[i] * inner;
-    for (std::size_t o = 0; o < outer; ++o)
-      std::copy(X + o * run, X + (o + 1) * run, Y + (o * total + offset[i]) * inner);
-  }
-  return record(
-      op, std::move(y), xs,
+  auto fill = [&](float* Y) {
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const float* X = xs[i].value().data();
+      const std::size_t run = sizes[i] * inner;
+      for (std::size_t o = 0; o < outer; ++o)
+        std::copy(X + o * run, X + (o + 1) * run, Y + (o * total + offset[i]) * inner);
+    }
+  };
+  return autograd::record_filled(
+      op, out, fill, xs,
       [outer, sizes, offset, total, inner](const Node& n, GradSink& g) {
         const float* G = n.grad.data();
         for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -260,10 +269,8 @@ Var permute(const Var& x, std::vector<int> axes) {
   }
   Shape out(r);
   for (std::size_t k = 0; k < r; ++k) out[k] = s[p[k]];
-  Tensor y = Tensor::from_shape(out);
-  permute_into(x.value().data(), s, p, y.data(), false);
-  return record(
-      "permute", std::move(y), {x},
+  return autograd::record_filled(
+      "permute", out, [&](float* y) { permute_into(x.value().data(), s, p, y, false); }, {x},
       [out, inv](const Node& n, GradSink& g) {
         if (!g.needs(0)) return;
         float beta;
