@@ -218,3 +218,50 @@ TEST_CASE("values no backward reads are released once no Var holds them", "[tape
     CHECK(tape.value_bytes() == (2 + 2) * f);
   }
 }
+
+TEST_CASE("released value buffers are reused by the next output of their size", "[tape][memory]") {
+  SECTION("the cache hands back a buffer of exactly the size asked for") {
+    Tensor t = xt::zeros<float>({1000});
+    const float* p = t.data();
+    autograd::cache_value_buffer(t);
+    CHECK(t.size() == 0);
+    Tensor other = xt::zeros<float>({3});
+    CHECK_FALSE(autograd::take_cached_buffer(other, 999));
+    CHECK(other.size() == 3);  // unchanged when nothing fits
+    Tensor u;
+    REQUIRE(autograd::take_cached_buffer(u, 1000));
+    u.resize({10, 100});
+    CHECK(u.data() == p);
+    CHECK_FALSE(autograd::take_cached_buffer(u, 1000));  // taken: no longer cached
+  }
+  SECTION("a repeated step records into last step's buffers, with correct values") {
+    autograd::Tape tape;
+    autograd::TapeScope scope(tape);
+    Var a(randn({20, 30}, 21), true);
+    Var w(randn({40, 30}, 22), true);
+    std::vector<const float*> first;
+    std::vector<Tensor> blockers;
+    for (int step = 0; step < 2; ++step) {
+      // linear (GEMM) and select (copy) write their outputs through record_filled. The
+      // Vars go before clear(), so the tape recycles their nodes.
+      {
+        Var y = ops::linear(a, w, Var());
+        Var r = ops::select(y, 0, 3);
+        if (step == 0) first = {y.value().data(), r.value().data()};
+        if (step == 1) {
+          CHECK(y.value().data() == first[0]);
+          CHECK(r.value().data() == first[1]);
+        }
+        // Row 3 of a w^T by hand.
+        for (std::size_t j = 0; j < 40; ++j) {
+          double s = 0;
+          for (std::size_t k = 0; k < 30; ++k) s += a.value()(3, k) * w.value()(j, k);
+          CHECK(r.value()(j) == Approx(s).margin(1e-5));
+        }
+      }
+      tape.clear();
+      // Had clear() freed the buffers, these would take them and step 1 would get others.
+      if (step == 0) blockers = {Tensor::from_shape({20, 40}), Tensor::from_shape({40})};
+    }
+  }
+}
