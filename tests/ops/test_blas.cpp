@@ -3,6 +3,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "autograd/threads.hpp"
 #include "helpers.hpp"
 #include "ops/blas.hpp"
 
@@ -96,4 +97,43 @@ TEST_CASE("gemm_bias adds the bias to every row, on every back end", "[blas]") {
   for (std::size_t i = 0; i < M * N; ++i)
     worst = std::max(worst, static_cast<double>(std::abs(C[i] - expected[i])));
   CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+}
+
+TEST_CASE("a tall OpenBLAS product split over 2 threads equals the 1-thread one bit for bit",
+          "[blas][threads]") {
+  // 1000 x 128 x 64: K < 128 keeps it on OpenBLAS; with oneDNN built in, its rows are cut
+  // in blocks (1000 is not a multiple of the block, so the last one is short) that run on
+  // the OpenMP threads. Padded strides check the blocks' offsets.
+  const std::size_t M = 1000, N = 128, K = 64, pad = 3;
+  const bool tb = GENERATE(false, true);
+  const float beta = GENERATE(0.0f, 1.0f);
+  const std::size_t lda = K + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+  const std::vector<float> A = filled(M * lda, 9), B = filled((tb ? N : K) * ldb, 10);
+  const std::vector<float> C0 = filled(M * ldc, 11);
+  std::vector<float> expected = C0;
+  reference(false, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, expected, ldc);
+  const int saved = num_threads();
+  std::vector<std::vector<float>> got;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<float> C = C0;
+    ops::blas::gemm(false, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+    CHECK(std::strcmp(ops::blas::last_backend(), "openblas") == 0);
+    got.push_back(std::move(C));
+  }
+  set_num_threads(saved);
+  INFO("tb=" << tb << " beta=" << beta);
+  std::size_t first = M * ldc;
+  for (std::size_t i = 0; i < M * ldc && first == M * ldc; ++i)
+    if (got[0][i] != got[1][i]) first = i;
+  INFO("first diff at row " << first / ldc << " col " << first % ldc);
+  CHECK(got[0] == got[1]);  // padding included: neither wrote between rows
+  double worst = 0;
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j)
+      worst = std::max(worst,
+                       static_cast<double>(std::abs(got[1][i * ldc + j] - expected[i * ldc + j])));
+  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = N; j < ldc; ++j) CHECK(got[1][i * ldc + j] == C0[i * ldc + j]);
 }
