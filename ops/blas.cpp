@@ -21,50 +21,14 @@ namespace {
 
 thread_local const char* t_last = "openblas";
 
-void openblas_call(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-                   const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta,
-                   float* C, std::size_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
-              static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
-              static_cast<blasint>(ldc));
-}
-
-#ifdef UNROLL_HAVE_ONEDNN
-// With oneDNN, OpenBLAS keeps one thread (autograd/threads.cpp), so the products left to it
-// (tall ones with a short inner dimension: a hoisted input projection, the head's input
-// gradient) would run on one core while the others idle. Blocks of rows of C are
-// independent GEMMs: they run on oneDNN's OpenMP threads, one OpenBLAS call each. The
-// blocks depend only on M, never on the thread count: OpenBLAS's rounding depends on how
-// the rows are cut (a 2-way split by thread count changed the last bits), so every thread
-// count makes the same calls and gets the same result bit for bit.
-constexpr std::size_t kSplitMinWork = std::size_t{1} << 22;
-constexpr std::size_t kSplitRows = 512;
-
-bool openblas_split(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-                    const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta,
-                    float* C, std::size_t ldc) {
-  if (ta || M <= kSplitRows || M * N * K < kSplitMinWork) return false;
-  const std::size_t blocks = (M + kSplitRows - 1) / kSplitRows;
-  const int threads = static_cast<int>(std::min<std::size_t>(num_threads(), blocks));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (std::size_t p = 0; p < blocks; ++p) {
-    const std::size_t r0 = p * kSplitRows, r1 = std::min(M, r0 + kSplitRows);
-    openblas_call(false, tb, r1 - r0, N, K, alpha, A + r0 * lda, lda, B, ldb, beta, C + r0 * ldc,
-                  ldc);
-  }
-  return true;
-}
-#endif
-
 void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
                    const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta,
                    float* C, std::size_t ldc) {
   t_last = "openblas";
-#ifdef UNROLL_HAVE_ONEDNN
-  if (openblas_split(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
-#endif
-  openblas_call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
+              static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+              static_cast<blasint>(ldc));
 }
 
 #ifdef UNROLL_HAVE_ONEDNN
