@@ -241,10 +241,9 @@ Var record_expression(const char* op, const xt::xexpression<E>& value, const Inp
   Tape* tape = recording_tape(inputs);
   if (!tape) return record(op, Tensor(value), inputs, std::move(backward), reads);
   std::shared_ptr<Node> node = detail_acquire_node(*tape);
-  // Evaluated into the recycled node's buffer (or a cached one): no allocation when the
-  // size repeats.
-  // Only a node without a buffer (its value was released) looks in the cache: the shape
-  // computation costs ~10 ns, which the tape-overhead benchmark's tiny ops would notice.
+  // Evaluated into the recycled node's buffer: no allocation when the size repeats. Only a
+  // node without one (its value was released) looks in the value cache: computing the
+  // shape first costs ~10 ns, which the tape-overhead benchmark's tiny ops would notice.
   if (node->value.size() == 0) shape_value(node->value, value.derived_cast().shape());
   xt::noalias(node->value) = value;
   return commit(*tape, op, std::move(node), inputs, std::move(backward), reads);
