@@ -37,6 +37,14 @@ void gemm_bias(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::si
                const float* A, const float* B, const float* bias, float* C,
                const FixedOperand& fixed_b);
 
+/// The name of the kernel OpenBLAS chose for this CPU ("Haswell", "SkylakeX", "Prescott", ...).
+const char* openblas_core();
+
+/// True when OpenBLAS runs a kernel older than this CPU (a pre-AVX2 one on a CPU with AVX2 and
+/// FMA: OpenBLAS 0.3.21 mistakes CPUs newer than itself for a Prescott). Built with oneDNN,
+/// every GEMM then goes to oneDNN; otherwise the shapes measured faster there do.
+bool openblas_kernel_outdated();
+
 /// Which library ran the last gemm on this thread: "openblas" or "onednn" (for tests).
 const char* last_backend();
 
