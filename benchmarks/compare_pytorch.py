@@ -107,7 +107,9 @@ def unroll_tokens_per_second(bench, pattern, threads, min_time):
     env = dict(os.environ, UNROLL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([bench, f"--benchmark_filter=^train/({pattern})(/|$)", "--benchmark_format=json",
                           f"--benchmark_min_time={min_time}"], env=env, check=True, capture_output=True, text=True)
-    return {b["name"].split("/")[1]: b["tokens_per_second"] for b in json.loads(out.stdout)["benchmarks"]}
+    report = json.loads(out.stdout)
+    rates = {b["name"].split("/")[1]: b["tokens_per_second"] for b in report["benchmarks"]}
+    return rates, report["context"].get("openblas_core", "?"), report["context"].get("gemm", "?")
 
 
 def main():
@@ -138,11 +140,15 @@ def main():
     for r in range(a.rounds):
         for n in names:
             theirs[n].append(torch_tokens_per_second(torch, n, a.min_time))
-        got = unroll_tokens_per_second(a.bench, "|".join(names), a.threads, a.min_time)
+        got, core, gemm = unroll_tokens_per_second(a.bench, "|".join(names), a.threads, a.min_time)
         for n in names:
             ours[n].append(got[n])
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
     print(f"torch {torch.__version__}, {a.threads} thread(s), {a.rounds} alternating rounds, medians")
+    # Both sides call the same OpenBLAS, whose kernel choice can be wrong for a CPU newer than
+    # it (ops/blas.hpp); OPENBLAS_CORETYPE, when set, overrides the choice for both.
+    print(f"OpenBLAS core {core}{' (OPENBLAS_CORETYPE)' if os.environ.get('OPENBLAS_CORETYPE') else ''}; "
+          f"unroll GEMMs: {gemm}")
     print(f"| {'benchmark':24s} | {'unroll tok/s':>12s} | {'PyTorch tok/s':>13s} | {'ratio':>5s} |")
     print(f"| {'-' * 24} | {'-' * 12} | {'-' * 13} | {'-' * 5} |")
     for n in names:
