@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
-#include <string>
 #include <unordered_map>
 
 #include "autograd/threads.hpp"
@@ -46,7 +46,7 @@ constexpr std::size_t kOneDnnMinWork = std::size_t{1} << 20;
 bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alpha, float beta) {
   if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f)) return false;
   // With OpenBLAS on a fallback kernel, oneDNN (which knows the CPU) measured faster on every
-  // shape of the benchmark workload: 3x at H = 64, 1.5x at H = 512 (benchmarks/README.md).
+  // shape of the benchmark workload: 3x at H = 64, 1.3x at H = 512 (benchmarks/README.md).
   if (openblas_kernel_outdated()) return true;
   return M * N * K >= kOneDnnMinWork && (K >= 128 || M <= 256 || ta);
 }
@@ -187,11 +187,8 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
 }  // namespace
 
 const char* openblas_core() {
-  static const std::string name = [] {
-    const char* n = openblas_get_corename();
-    return std::string(n ? n : "unknown");
-  }();
-  return name.c_str();
+  const char* name = openblas_get_corename();  // a static string inside OpenBLAS
+  return name ? name : "unknown";
 }
 
 bool openblas_kernel_outdated() {
@@ -201,14 +198,14 @@ bool openblas_kernel_outdated() {
   // (read when OpenBLAS loads) picks the right one, and this turns false.
   static const bool outdated = [] {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
-    static const char* const pre_avx2[] = {
-        "Katmai",  "Coppermine", "Northwood", "Prescott",      "Banias",    "Atom",
-        "Core2",   "Penryn",     "Dunnington", "Nehalem",      "Athlon",    "Opteron",
-        "Opteron(SSE3)", "Barcelona", "Nano", "Bobcat",        "Sandybridge", "Bulldozer",
-        "Piledriver"};
-    const std::string core = openblas_core();
+    static const char* const pre_avx2[] = {"Katmai",        "Coppermine", "Northwood", "Prescott",
+                                           "Banias",        "Atom",       "Core2",     "Penryn",
+                                           "Dunnington",    "Nehalem",    "Athlon",    "Opteron",
+                                           "Opteron(SSE3)", "Barcelona",  "Nano",      "Bobcat",
+                                           "Sandybridge",   "Bulldozer",  "Piledriver"};
+    const char* core = openblas_core();
     return std::any_of(std::begin(pre_avx2), std::end(pre_avx2),
-                       [&](const char* n) { return core == n; });
+                       [&](const char* n) { return std::strcmp(core, n) == 0; });
   }();
   return outdated;
 }
