@@ -3,6 +3,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
@@ -235,6 +236,15 @@ Tensor& GradSink::buffer(std::size_t i, float& beta) {
   return in.grad;
 }
 
+void GradSink::consume(Node& other) {
+  if (!other.pending) return;
+  other.pending = false;
+  if (other.retain_grad) return;
+  // As run_backward does for a node whose gradient has been passed on.
+  if (tape_ && other.grad.size() > kKeepGradElements) tape_->release_grad(other.grad);
+  other.has_grad = false;
+}
+
 bool GradSink::defer_weight_grad(std::size_t i, const float* G, const float* X, std::size_t rows,
                                  std::size_t out, std::size_t in, WeightGradFn finish) {
   Node& w = *self_.inputs[i];
@@ -372,6 +382,27 @@ void Tape::clear() {
 
 void Tape::run_backward(Node& root) {
   const bool anomaly = anomaly_mode();
+  // Gradients kept by retain_grad from earlier walks are set aside: this walk must pass on
+  // only its own gradient, and the kept one is added back at the end (PyTorch accumulates
+  // retained gradients across backward calls the same way).
+  std::vector<std::pair<Node*, Tensor>> kept;
+  for (std::size_t k = 0; k < root.tape_pos; ++k) {
+    Node& n = *nodes_[k];
+    if (n.retain_grad && n.has_grad && !n.pending) {
+      kept.emplace_back(&n, std::move(n.grad));
+      n.grad = no_buffer();
+      n.has_grad = false;
+    }
+  }
+  auto restore_kept = [&kept] {
+    for (auto& [n, g] : kept) {
+      if (n->has_grad)
+        xt::noalias(n->grad) += g;
+      else
+        n->grad = std::move(g);
+      n->has_grad = true;
+    }
+  };
   std::size_t i = root.tape_pos + 1;
   try {
     while (i-- > 0) {
@@ -402,6 +433,7 @@ void Tape::run_backward(Node& root) {
       }
     }
     finish_deferred(true, anomaly);
+    restore_kept();
   } catch (...) {
     finish_deferred(false, false);
     // Abandoned walk: drop the partial gradients below, so the next backward starts clean.
@@ -410,6 +442,8 @@ void Tape::run_backward(Node& root) {
       n.pending = false;
       if (!n.retain_grad) n.has_grad = false;
     }
+    for (auto& [n, g] : kept) n->has_grad = false;  // the partial walk's part is dropped
+    restore_kept();
     throw;
   }
 }

@@ -45,6 +45,10 @@ class GradSink {
   /// place (GEMM with beta). `beta` is 0 when the buffer is fresh (overwrite it
   /// completely) and 1 when it already holds a gradient (add to it).
   Tensor& buffer(std::size_t i, float& beta);
+  /// Marks `other`, a node recorded before this one, as differentiated: its gradient has
+  /// been used by this backward (the pieces of one split write their input's gradient
+  /// together), so the walk skips it and frees its gradient as if it had run.
+  void consume(Node& other);
   /// dW_i += G^T X for a leaf input i (a weight; G [rows, out], X [rows, in], row-major,
   /// `finish(G_all, X_all, rows, out, in, beta, dW)` computes it). When the tape runs this
   /// sink and input i is a leaf, the rows of G and X are appended to the leaf's batch and

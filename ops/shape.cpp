@@ -116,6 +116,91 @@ Var take(const char* op, const Var& x, std::size_t axis, std::size_t start, std:
       autograd::kReadsNothing);
 }
 
+// The pieces of one split of x along an axis (split, chunk, unbind): contiguous regions
+// [start, start + len) that tile the axis. Their backwards share this record so that the
+// first one to run writes the whole parent gradient in one pass: every piece's gradient
+// that has arrived, zeros only where none has. Per-piece backwards would zero the parent
+// once and then add each piece (two passes, the second a read-modify-write).
+struct SplitGroup {
+  std::size_t outer = 1, n = 1, inner = 1;
+  std::vector<std::size_t> start, len;
+  // The recorded pieces, filled once all are recorded. The tape keeps them alive while
+  // any of their backwards can run (clear() destroys the backwards with this record).
+  std::vector<Node*> pieces;
+};
+
+void split_backward(const SplitGroup& grp, std::size_t self, const Node& nd, GradSink& g) {
+  if (!g.needs(0)) return;
+  const std::size_t k = grp.start.size(), in = grp.inner;
+  // The pieces are recorded one after another, so every gradient a sibling will get in this
+  // walk has arrived by the time the first of them runs (the walk goes backwards).
+  std::vector<const float*> src(k, nullptr);
+  for (std::size_t j = 0; j < k; ++j) {
+    const Node* p = j == self ? &nd : grp.pieces[j];
+    if (j == self || (p && p->pending && p->has_grad)) src[j] = p->grad.data();
+  }
+  float beta;
+  float* B = g.buffer(0, beta).data();
+  for (std::size_t o = 0; o < grp.outer; ++o) {
+    float* row = B + o * grp.n * in;
+    for (std::size_t j = 0; j < k; ++j) {
+      float* d = row + grp.start[j] * in;
+      const std::size_t run = grp.len[j] * in;
+      if (src[j] && beta == 0.0f)
+        std::copy(src[j] + o * run, src[j] + (o + 1) * run, d);
+      else if (src[j])
+        add_run(d, src[j] + o * run, run);
+      else if (beta == 0.0f)
+        std::fill(d, d + run, 0.0f);
+    }
+  }
+  for (std::size_t j = 0; j < k; ++j)
+    if (j != self && src[j]) g.consume(*grp.pieces[j]);
+}
+
+// x split along `axis` into pieces of the given sizes (which sum to x.shape[axis]); with
+// `drop_axis` every size is 1 and the axis is removed from the pieces (unbind).
+std::vector<Var> split_pieces(const char* op, const Var& x, std::size_t axis,
+                              const std::vector<std::size_t>& sizes, bool drop_axis) {
+  const Shape s = x.shape();
+  const Around a = around(s, axis);
+  auto grp = std::make_shared<SplitGroup>();
+  grp->outer = a.outer;
+  grp->n = a.n;
+  grp->inner = a.inner;
+  std::size_t start = 0;
+  for (std::size_t v : sizes) {
+    grp->start.push_back(start);
+    grp->len.push_back(v);
+    start += v;
+  }
+  grp->pieces.assign(sizes.size(), nullptr);
+  const float* X = x.value().data();
+  std::vector<Var> out;
+  out.reserve(sizes.size());
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    Shape piece = s;
+    if (drop_axis)
+      piece.erase(piece.begin() + static_cast<std::ptrdiff_t>(axis));
+    else
+      piece[axis] = sizes[k];
+    const std::size_t st = grp->start[k], run = sizes[k] * a.inner;
+    auto fill = [&](float* Y) {
+      for (std::size_t o = 0; o < a.outer; ++o) {
+        const float* src = X + (o * a.n + st) * a.inner;
+        std::copy(src, src + run, Y + o * run);
+      }
+    };
+    out.push_back(autograd::record_filled(
+        op, piece, fill, {x},
+        [grp, k](const Node& nd, GradSink& g) { split_backward(*grp, k, nd, g); },
+        autograd::kReadsNothing));
+    // Null when nothing was recorded (no input needs a gradient): no backward reads it.
+    grp->pieces[k] = out.back().requires_grad() ? out.back().node() : nullptr;
+  }
+  return out;
+}
+
 // Joins xs along an axis seen as [outer, sizes[i], inner] for input i (stack: sizes all 1).
 Var join(const char* op, const std::vector<Var>& xs, std::size_t outer,
          const std::vector<std::size_t>& sizes, std::size_t inner, const Shape& out) {
@@ -388,16 +473,13 @@ std::vector<Var> split(const Var& x, const std::vector<std::size_t>& sizes, int 
     throw ShapeError("split: sizes [" + list + "] sum to " + std::to_string(total) +
                      ", expected the size " + std::to_string(s[a]) + " of axis " + str(axis) +
                      " (shape " + shape_str(s) + ")");
-  std::vector<Var> out;
-  out.reserve(sizes.size());
-  std::size_t start = 0;
-  for (std::size_t v : sizes) {
-    Shape piece = s;
-    piece[a] = v;
-    out.push_back(take("split", x, a, start, v, 1, piece));
-    start += v;
-  }
-  return out;
+  return split_pieces("split", x, a, sizes, false);
+}
+
+std::vector<Var> unbind(const Var& x, int axis) {
+  const Shape s = x.shape();
+  const std::size_t a = norm_axis("unbind", axis, s.size(), s);
+  return split_pieces("unbind", x, a, std::vector<std::size_t>(s[a], 1), true);
 }
 
 std::vector<Var> split(const Var& x, std::size_t split_size, int axis) {

@@ -58,6 +58,19 @@ TEST_CASE("gradients accumulate across backward calls until zeroed", "[tape]") {
   CHECK(w.grad()(0) == 0.0f);
 }
 
+TEST_CASE("a retained gradient accumulates over walks and is passed on once per walk", "[tape]") {
+  // h = 3x, L = sum(2h) with h retained; two backward walks over the same graph (PyTorch
+  // with retain_graph): dL/dh = 2 per walk, so h.grad = 4 and x.grad = 2 * 6 = 12.
+  Var x(Tensor{1.0f, -2.0f}, true);
+  Var h = ops::mul(x, 3.0f);
+  h.retain_grad();
+  Var l = ops::sum(ops::mul(h, 2.0f));
+  l.backward();
+  l.backward();
+  CHECK(test::max_abs_diff(h.grad(), Tensor{4, 4}) == 0);
+  CHECK(test::max_abs_diff(x.grad(), Tensor{12, 12}) == 0);
+}
+
 TEST_CASE("tape reuse: clear keeps parameter gradients and turns outputs into constants",
           "[tape]") {
   autograd::Tape tape;

@@ -211,6 +211,85 @@ TEST_CASE("split and chunk cut an axis into pieces", "[shape]") {
       {randn({3, 2}, 26)});
 }
 
+TEST_CASE("unbind gives every index along an axis", "[shape]") {
+  Var x(iota({2, 3}));
+  auto rows = ops::unbind(x);
+  REQUIRE(rows.size() == 2);
+  CHECK(max_abs_diff(rows[1].value(), Tensor{3, 4, 5}) == 0);
+  auto cols = ops::unbind(x, -1);
+  REQUIRE(cols.size() == 3);
+  CHECK(max_abs_diff(cols[2].value(), Tensor{2, 5}) == 0);
+  CHECK(ops::unbind(Var(iota({0, 2})), 0).empty());
+  CHECK_SHAPE_ERROR(ops::unbind(x, 2), "unbind");
+  for (int axis : {0, 1, 2})
+    CHECK_GRADIENTS(
+        [axis](const std::vector<Var>& v) {
+          auto s = ops::unbind(v[0], axis);
+          // Every piece weighted differently, one used twice, one not at all.
+          std::vector<Var> used;
+          for (std::size_t k = 0; k + 1 < s.size(); ++k)
+            used.push_back(ops::mul(s[k], static_cast<float>(k) + 1.5f));
+          used.push_back(s[0] * s[0]);
+          return ops::stack(used, 0);
+        },
+        {randn({3, 4, 2}, 27)});
+}
+
+TEST_CASE("split backward: unused pieces get zeros, hand-checked", "[shape]") {
+  // x [4, 2] split into rows {1, 1, 2}; L = sum(seed * 2 * piece1): only row 1 has gradient.
+  Var x(randn({4, 2}, 28), true);
+  auto p = ops::split(x, std::vector<std::size_t>{1, 1, 2}, 0);
+  ops::mul(p[1], 2.0f).backward(Tensor{{1.0f, -3.0f}});
+  CHECK(max_abs_diff(x.grad(), Tensor{{0, 0}, {2, -6}, {0, 0}, {0, 0}}) == 0);
+
+  // Pieces along the inner axis, so every outer row holds a region of each piece.
+  Var y(randn({2, 3}, 29), true);
+  auto c = ops::split(y, std::vector<std::size_t>{2, 1}, 1);
+  (ops::mul(c[0], 3.0f) + ops::mul(c[0], 1.0f)).backward(Tensor{{1, 2}, {3, 4}});
+  CHECK(max_abs_diff(y.grad(), Tensor{{4, 8, 0}, {12, 16, 0}}) == 0);
+}
+
+TEST_CASE("split backward with other consumers of the input, before and after", "[shape]") {
+  // reshape recorded after the split: the input's gradient is already there when the
+  // pieces run (they add); recorded before: the pieces write first and reshape adds.
+  CHECK_GRADIENTS(
+      [](const std::vector<Var>& v) {
+        auto s = ops::chunk(v[0], 3, 1);
+        return ops::concat({ops::reshape(ops::mul(s[2], 2.0f), {-1}), ops::reshape(v[0], {-1}),
+                            ops::reshape(s[0], {-1})},
+                           0);
+      },
+      {randn({2, 6}, 30)});
+  CHECK_GRADIENTS(
+      [](const std::vector<Var>& v) {
+        Var flat = ops::reshape(v[0], {-1});
+        auto s = ops::unbind(v[0], 1);
+        return ops::concat({s[1], flat, ops::mul(s[3], -1.0f)}, 0);
+      },
+      {randn({2, 4}, 31)});
+}
+
+TEST_CASE("split pieces: retain_grad, a piece as the root, repeated backward", "[shape]") {
+  Var x(Tensor{{1, 2}, {3, 4}, {5, 6}}, true);
+  auto p = ops::unbind(x, 0);
+  p[2].retain_grad();
+  Var l = ops::sum(ops::mul(p[0], 2.0f) + ops::mul(p[2], 5.0f));
+  l.backward();
+  CHECK(max_abs_diff(x.grad(), Tensor{{2, 2}, {0, 0}, {5, 5}}) == 0);
+  // p[2] ran first and wrote p[0]'s gradient too; p[2]'s own is kept, p[0]'s freed.
+  REQUIRE(p[2].has_grad());
+  CHECK(max_abs_diff(p[2].grad(), Tensor{5, 5}) == 0);
+  CHECK_FALSE(p[0].has_grad());
+  // A second walk passes on only its own gradient; the retained one accumulates (PyTorch).
+  l.backward();
+  CHECK(max_abs_diff(x.grad(), Tensor{{4, 4}, {0, 0}, {10, 10}}) == 0);
+  CHECK(max_abs_diff(p[2].grad(), Tensor{10, 10}) == 0);
+  // A piece as the root: its siblings have no gradient in this walk.
+  x.zero_grad();
+  p[1].backward(Tensor{7, -1});
+  CHECK(max_abs_diff(x.grad(), Tensor{{0, 0}, {7, -1}, {0, 0}}) == 0);
+}
+
 TEST_CASE("unsqueeze and squeeze add and remove size-1 axes", "[shape]") {
   Var x(iota({2, 3}));
   CHECK(ops::unsqueeze(x, 0).shape() == Shape{1, 2, 3});
