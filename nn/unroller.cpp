@@ -49,18 +49,17 @@ UnrollResult unroll(RecurrentCell& cell, const Var& input, const State& initial,
                        shape_str(state[k].value()) + ", expected " +
                        shape_str(reference[k].value()));
 
-  // One GEMM for every time step's input projection, cut into steps once: the steps'
-  // backward then writes its gradient in one pass (not a zero fill plus T additions).
-  std::vector<Var> projected = ops::unbind(cell.project_input(input), time_axis);
+  // One GEMM for every time step's input projection. Each step selects its slice when it
+  // runs (not one unbind up front): the slice's backward then runs right after the step's,
+  // while its gradient is in cache, and its buffer serves the next step.
+  const Var projected = cell.project_input(input);
 
   UnrollResult result;
   std::vector<Var> outputs(T);
   if (opt.track_state_grads) result.step_states.resize(T);
   for (std::size_t i = 0; i < T; ++i) {
     const std::size_t t = opt.reverse ? T - 1 - i : i;
-    // Moved out: a step's input is freed once nothing reads it, as a select's would be.
-    const Var x_t = std::move(projected[t]);
-    State next = cell.step(x_t, state);
+    State next = cell.step(ops::select(projected, time_axis, t), state);
     if (next.size() != state.size())
       throw ShapeError("unroll: the cell's step returned " + std::to_string(next.size()) +
                        " state tensors, expected " + std::to_string(state.size()));

@@ -158,10 +158,9 @@ void split_backward(const SplitGroup& grp, std::size_t self, const Node& nd, Gra
     if (j != self && src[j]) g.consume(*grp.pieces[j]);
 }
 
-// x split along `axis` into pieces of the given sizes (which sum to x.shape[axis]); with
-// `drop_axis` every size is 1 and the axis is removed from the pieces (unbind).
+// x split along `axis` into pieces of the given sizes (which sum to x.shape[axis]).
 std::vector<Var> split_pieces(const char* op, const Var& x, std::size_t axis,
-                              const std::vector<std::size_t>& sizes, bool drop_axis) {
+                              const std::vector<std::size_t>& sizes) {
   const Shape s = x.shape();
   const Around a = around(s, axis);
   auto grp = std::make_shared<SplitGroup>();
@@ -180,10 +179,7 @@ std::vector<Var> split_pieces(const char* op, const Var& x, std::size_t axis,
   out.reserve(sizes.size());
   for (std::size_t k = 0; k < sizes.size(); ++k) {
     Shape piece = s;
-    if (drop_axis)
-      piece.erase(piece.begin() + static_cast<std::ptrdiff_t>(axis));
-    else
-      piece[axis] = sizes[k];
+    piece[axis] = sizes[k];
     const std::size_t st = grp->start[k], run = sizes[k] * a.inner;
     auto fill = [&](float* Y) {
       for (std::size_t o = 0; o < a.outer; ++o) {
@@ -473,13 +469,22 @@ std::vector<Var> split(const Var& x, const std::vector<std::size_t>& sizes, int 
     throw ShapeError("split: sizes [" + list + "] sum to " + std::to_string(total) +
                      ", expected the size " + std::to_string(s[a]) + " of axis " + str(axis) +
                      " (shape " + shape_str(s) + ")");
-  return split_pieces("split", x, a, sizes, false);
+  return split_pieces("split", x, a, sizes);
 }
 
 std::vector<Var> unbind(const Var& x, int axis) {
   const Shape s = x.shape();
   const std::size_t a = norm_axis("unbind", axis, s.size(), s);
-  return split_pieces("unbind", x, a, std::vector<std::size_t>(s[a], 1), true);
+  // Not a split group: unbind cuts the time axis of an unrolled input, whose pieces are
+  // consumed one step apart. Written together, the pieces' gradients would all stay alive
+  // until the first step's backward and be copied cold; one by one, each goes into the
+  // input's gradient while it is still in cache, and its buffer serves the next step.
+  Shape piece = s;
+  piece.erase(piece.begin() + static_cast<std::ptrdiff_t>(a));
+  std::vector<Var> out;
+  out.reserve(s[a]);
+  for (std::size_t i = 0; i < s[a]; ++i) out.push_back(take("unbind", x, a, i, 1, 1, piece));
+  return out;
 }
 
 std::vector<Var> split(const Var& x, std::size_t split_size, int axis) {

@@ -34,13 +34,13 @@ Var concat(const std::vector<Var>& xs, int axis);
 /// stack(xs, a): joins same-shape inputs along a new axis a. n x [...] -> [.., n, ..].
 Var stack(const std::vector<Var>& xs, int axis = 0);
 
-/// split(x, k, a): pieces of size k along axis a, the last one possibly smaller.
+/// split(x, k, a): pieces of size k along axis a, the last one possibly smaller. The pieces'
+/// backwards write x's gradient together, in one pass, when the first of them runs.
 std::vector<Var> split(const Var& x, std::size_t split_size, int axis);
 /// split(x, sizes, a): pieces of the given sizes along axis a; sizes sum to x.shape[a].
 std::vector<Var> split(const Var& x, const std::vector<std::size_t>& sizes, int axis);
-/// unbind(x, a): every index along axis a, which is removed (torch.unbind); the same as
-/// select(x, a, i) for each i, but the pieces' backward writes x's gradient in one pass.
-/// [.., d, ..] -> d x [.., ..].
+/// unbind(x, a): every index along axis a, which is removed (torch.unbind): select(x, a, i)
+/// for each i in one call. [.., d, ..] -> d x [.., ..].
 std::vector<Var> unbind(const Var& x, int axis = 0);
 /// chunk(x, n, a): torch.chunk: pieces of ceil(d/n) along axis a (the last smaller; there
 /// may be fewer than n pieces).
