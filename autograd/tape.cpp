@@ -18,6 +18,8 @@ std::atomic<bool> g_anomaly{false};
 
 Tape& default_tape() {
   thread_local Tape tape;
+  thread_local const bool threads_applied = (apply_num_threads_here(), true);
+  (void)threads_applied;
   return tape;
 }
 thread_local Tape* t_current = nullptr;
@@ -479,6 +481,7 @@ Tape& current_tape() {
 }
 
 TapeScope::TapeScope(Tape& tape) : previous_(t_current) {
+  apply_num_threads_here();
   t_current = &tape;
 }
 TapeScope::~TapeScope() {

@@ -3,6 +3,9 @@
 
 #include <cblas.h>
 #include <malloc.h>
+#ifdef UNROLL_HAVE_ONEDNN
+#include <omp.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +58,15 @@ void set_num_threads(int n) {
   openblas_set_num_threads(1);
 #else
   openblas_set_num_threads(n);
+#endif
+  apply_num_threads_here();
+}
+
+void apply_num_threads_here() {
+#ifdef UNROLL_HAVE_ONEDNN
+  // oneDNN's GEMMs run on OpenMP, whose thread count is a per-thread setting: a new thread
+  // would start at the number of cores. Each thread that runs ops sets its own.
+  if (g_threads > 0 && omp_get_max_threads() != g_threads) omp_set_num_threads(g_threads);
 #endif
 }
 

@@ -7,6 +7,10 @@
 #include <atomic>
 #include <thread>
 
+#ifdef UNROLL_HAVE_ONEDNN
+#include <omp.h>
+#endif
+
 #include "helpers.hpp"
 #include "tasks/models.hpp"
 #include "tasks/task.hpp"
@@ -130,3 +134,23 @@ TEST_CASE("each thread has its own tape: a graph from another thread cannot be w
   CHECK(test::max_abs_diff(x.grad(), Tensor{2, 4}) == 0);
   autograd::current_tape().clear();
 }
+
+#ifdef UNROLL_HAVE_ONEDNN
+TEST_CASE("a thread that records ops runs its oneDNN GEMMs on the set thread count",
+          "[reliability][threads]") {
+  ThreadCount restore;
+  // A count different from OpenMP's default for a new thread (the number of cores), so the
+  // check fails unless recording applied it.
+  const int want = omp_get_num_procs() == 1 ? 2 : 1;
+  set_num_threads(want);
+  int seen = 0;
+  std::thread t([&] {
+    Var x(Tensor{1.0f, 2.0f}, true);
+    Var y = x * x;  // the thread's first recorded op
+    seen = omp_get_max_threads();
+    autograd::current_tape().clear();
+  });
+  t.join();
+  CHECK(seen == want);
+}
+#endif
