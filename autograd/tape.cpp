@@ -1,17 +1,21 @@
 #include "autograd/tape.hpp"
 
 #include <atomic>
-#include <bit>
 #include <cmath>
 #include <utility>
 
-#include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
+#include "autograd/grad_buffer.hpp"
 #include "autograd/threads.hpp"
 
 namespace unroll::autograd {
 
+using detail::kKeepGradElements;
+using detail::mark_empty;
+using detail::same_shape;
+
 namespace {
+constexpr std::size_t kMaxSpareGrads = 16;
 [[maybe_unused]] const bool g_runtime_ready = (init_runtime(), true);
 thread_local bool t_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};
@@ -92,190 +96,7 @@ Var record_impl(const char* op, Tensor&& value, const Inputs& inputs, BackwardFn
   return commit_impl(*tape, op, std::move(node), inputs, std::move(backward), reads);
 }
 
-// Inline loop: the svector operator== goes through a memcmp call, measurable at ~100 ns/op.
-bool same_shape(const Tensor::shape_type& x, const Tensor::shape_type& y) {
-  if (x.size() != y.size()) return false;
-  for (std::size_t k = 0; k < x.size(); ++k)
-    if (x[k] != y[k]) return false;
-  return true;
-}
-
-// Gradients up to this many elements stay with their node between uses (see retire_grad).
-constexpr std::size_t kKeepGradElements = 256;
-constexpr std::size_t kMaxSpareGrads = 16;
-// Weight-gradient products over at most this many rows are batched (one time step of a
-// recurrent layer is `batch` rows; a hoisted input projection is batch * T rows).
-constexpr std::size_t kDeferRowsAtMost = 256;
-// ...and only for weights larger than a core's L2 cache (1 MiB here): a small per-step
-// product keeps dW in cache and beats copying its rows (measured: LSTM/GRU H=256 and
-// LSTM H=128 1-6% slower batched, LSTM H=512 7% faster; benchmarks/README.md).
-constexpr std::size_t kDeferWeightElementsAbove = 256 * 1024;
-
-// `t` lost its storage (moved out): give it the matching empty shape.
-void mark_empty(Tensor& t) {
-  t.resize(Tensor::shape_type{0});
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------- GradSink
-
-namespace {
-Tensor reduced_for(const Node& self, std::size_t i, const Tensor& grad) {
-  const Node& in = *self.inputs[i];
-  try {
-    return reduce_to_shape(grad, Shape(in.shape().begin(), in.shape().end()));
-  } catch (const ShapeError&) {
-    throw AutogradError(std::string("backward of '") + self.op + "': gradient for input " +
-                        std::to_string(i) + " has shape " + shape_str(grad) +
-                        ", which does not reduce to the input's shape " +
-                        shape_str(Shape(in.shape().begin(), in.shape().end())));
-  }
-}
-}  // namespace
-
-Tensor& GradSink::fresh(Node& in) {
-  const std::size_t n = in.numel();
-  if (in.grad.size() != n && tape_) {
-    tape_->release_grad(in.grad);
-    tape_->take_spare(in.grad, n);
-  }
-  if (!same_shape(in.grad.shape(), in.shape())) in.grad.resize(in.shape());
-  in.has_grad = true;
-  in.pending = true;
-  return in.grad;
-}
-
-void GradSink::add_same_shape(Node& in, const Tensor& grad) {
-  // Both contiguous row-major of one shape: a flat loop (vectorised by the compiler) skips
-  // xtensor's per-assignment shape and stride checks, most of the cost for small tensors.
-  const float* src = grad.data();
-  const std::size_t n = grad.size();
-  if (in.has_grad) {
-    float* dst = in.grad.data();
-    for (std::size_t k = 0; k < n; ++k) dst[k] += src[k];
-  } else {
-    std::copy(src, src + n, fresh(in).data());
-  }
-  in.pending = true;
-}
-
-void GradSink::add(std::size_t i, Tensor&& grad) {
-  Node& in = *self_.inputs[i];
-  if (!in.requires_grad) return;
-  if (!same_shape(grad.shape(), in.shape())) grad = reduced_for(self_, i, grad);
-  if (in.has_grad) {
-    xt::noalias(in.grad) += grad;
-  } else {
-    if (tape_) tape_->release_grad(in.grad);
-    in.grad = std::move(grad);
-    in.has_grad = true;
-  }
-  in.pending = true;
-}
-
-void GradSink::add(std::size_t i, const Tensor& grad) {
-  if (&grad == &self_.grad && owner_ && i < 64) {
-    deferred_ |= std::uint64_t{1} << i;  // handed over (or copied) at flush()
-    return;
-  }
-  Node& in = *self_.inputs[i];
-  if (!in.requires_grad) return;
-  if (same_shape(grad.shape(), in.shape()))
-    add_same_shape(in, grad);
-  else
-    add(i, reduced_for(self_, i, grad));
-}
-
-void GradSink::flush(bool dead) {
-  Node& self = *owner_;
-  // First the inputs that add onto an existing gradient (no buffer needed)...
-  for (std::uint64_t m = deferred_; m; m &= m - 1) {
-    const auto i = static_cast<std::size_t>(std::countr_zero(m));
-    Node& in = *self.inputs[i];
-    if (!in.requires_grad) {
-      deferred_ &= ~(std::uint64_t{1} << i);
-    } else if (in.has_grad) {
-      deferred_ &= ~(std::uint64_t{1} << i);
-      if (same_shape(self.grad.shape(), in.shape()))
-        add_same_shape(in, self.grad);
-      else
-        add(i, reduced_for(self, i, self.grad));
-    }
-  }
-  // ...then the ones that need a buffer: the last takes the output gradient's own buffer
-  // when nothing reads it afterwards, the others get copies.
-  while (deferred_) {
-    const auto i = static_cast<std::size_t>(std::countr_zero(deferred_));
-    deferred_ &= deferred_ - 1;
-    Node& in = *self.inputs[i];
-    if (deferred_ == 0 && dead && !in.has_grad && same_shape(self.grad.shape(), in.shape()) &&
-        self.grad.size() > kKeepGradElements) {
-      // Hand the buffer itself over: no copy, no allocation.
-      tape_->release_grad(in.grad);
-      in.grad.storage() = std::move(self.grad.storage());
-      in.grad.resize(in.shape());
-      mark_empty(self.grad);
-      in.has_grad = true;
-      in.pending = true;
-    } else if (same_shape(self.grad.shape(), in.shape())) {
-      add_same_shape(in, self.grad);
-    } else {
-      add(i, reduced_for(self, i, self.grad));
-    }
-  }
-}
-
-Tensor& GradSink::buffer(std::size_t i, float& beta) {
-  Node& in = *self_.inputs[i];
-  if (!in.has_grad) {
-    fresh(in);
-    beta = 0.0f;
-  } else {
-    beta = 1.0f;
-  }
-  in.pending = true;
-  return in.grad;
-}
-
-void GradSink::consume(Node& other) {
-  if (!other.pending) return;
-  other.pending = false;
-  if (other.retain_grad) return;
-  // As run_backward does for a node whose gradient has been passed on.
-  if (tape_ && other.grad.size() > kKeepGradElements) tape_->release_grad(other.grad);
-  other.has_grad = false;
-}
-
-bool GradSink::defer_weight_grad(std::size_t i, const float* G, const float* X, std::size_t rows,
-                                 std::size_t out, std::size_t in, WeightGradFn finish) {
-  Node& w = *self_.inputs[i];
-  // Only leaves: nothing downstream reads a leaf's gradient during the walk. Large products
-  // are efficient GEMMs already, and copying their rows would cost more than it saves.
-  if (!tape_ || !w.is_leaf() || !w.requires_grad || rows > kDeferRowsAtMost ||
-      out * in <= kDeferWeightElementsAbove)
-    return false;
-  auto& list = tape_->deferred_;
-  Tape::DeferredWeightGrad* d = nullptr;
-  for (std::size_t k = 0; k < tape_->deferred_used_ && !d; ++k)
-    if (list[k].leaf == &w) d = &list[k];
-  if (d && (d->out != out || d->in != in || d->finish != finish)) return false;
-  if (!d) {
-    if (tape_->deferred_used_ == list.size()) list.emplace_back();
-    d = &list[tape_->deferred_used_++];
-    d->leaf = &w;
-    d->out = out;
-    d->in = in;
-    d->rows = 0;
-    d->finish = finish;
-    d->g.clear();
-    d->x.clear();
-  }
-  d->g.insert(d->g.end(), G, G + rows * out);
-  d->x.insert(d->x.end(), X, X + rows * in);
-  d->rows += rows;
-  return true;
-}
 
 // ---------------------------------------------------------------- Tape
 
@@ -573,72 +394,6 @@ void backward(const Var& root, const Tensor& seed) {
   if (r.is_leaf()) return;
   r.pending = true;
   tape.run_backward(r);
-}
-
-// ---------------------------------------------------------------- broadcasting
-
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  const std::size_t r = std::max(a.size(), b.size());
-  Shape out(r);
-  for (std::size_t i = 0; i < r; ++i) {
-    const std::size_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    const std::size_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da != db && da != 1 && db != 1)
-      throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
-                       " do not broadcast (axis " + std::to_string(i) + ": " + std::to_string(da) +
-                       " vs " + std::to_string(db) + ")");
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
-Tensor reduce_to_shape(const Tensor& grad, const Shape& target) {
-  const Shape g = shape_of(grad);
-  if (g == target) return grad;
-  const std::size_t r = g.size();
-  if (target.size() > r)
-    throw ShapeError("reduce_to_shape: cannot reduce " + shape_str(g) + " to " + shape_str(target));
-  // Stride of each grad axis in the target: 0 on the axes being summed away.
-  const std::size_t lead = r - target.size();
-  std::vector<std::size_t> ts(r, 0);
-  std::size_t stride = 1;
-  for (std::size_t i = r; i-- > lead;) {
-    const std::size_t t = target[i - lead];
-    if (t != g[i] && t != 1)
-      throw ShapeError("reduce_to_shape: cannot reduce " + shape_str(g) + " to " +
-                       shape_str(target));
-    ts[i] = (t == g[i]) ? stride : 0;
-    stride *= t;
-  }
-  Tensor out = xt::zeros<float>(target);
-  if (grad.size() == 0) return out;
-  // Walk grad in row-major order with an odometer over the outer axes; the innermost axis
-  // is a contiguous run that either maps element-wise (stride 1) or sums into one slot.
-  const std::size_t inner = r ? g[r - 1] : 1;
-  const std::size_t inner_stride = r ? ts[r - 1] : 0;
-  const std::size_t outer = grad.size() / inner;
-  std::vector<std::size_t> idx(r, 0);
-  std::size_t base = 0;
-  const float* src = grad.data();
-  float* dst = out.data();
-  for (std::size_t o = 0; o < outer; ++o) {
-    if (inner_stride)
-      for (std::size_t j = 0; j < inner; ++j) dst[base + j] += src[j];
-    else {
-      float s = 0;
-      for (std::size_t j = 0; j < inner; ++j) s += src[j];
-      dst[base] += s;
-    }
-    src += inner;
-    for (std::size_t k = r - 1; k-- > 0;) {  // advance the odometer over axes r-2 .. 0
-      ++idx[k];
-      base += ts[k];
-      if (idx[k] < g[k]) break;
-      base -= ts[k] * idx[k];
-      idx[k] = 0;
-    }
-  }
-  return out;
 }
 
 bool all_finite(const Tensor& t) {

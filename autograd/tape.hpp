@@ -14,67 +14,13 @@
 #include <xtensor/xexpression.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "autograd/broadcast.hpp"
 #include "autograd/errors.hpp"
+#include "autograd/grad_sink.hpp"
 #include "autograd/value_cache.hpp"
 #include "autograd/var.hpp"
 
 namespace unroll::autograd {
-
-class Tape;
-
-/// Receives the gradients a backward function produces, one per input. It accumulates
-/// fan-out (an input used twice gets the sum) and reduces a broadcast gradient back to
-/// the input's shape, so ops never do either themselves.
-class GradSink {
- public:
-  /// A sink for the inputs of `self`, the node being differentiated.
-  explicit GradSink(const Node& self) : self_(self) {}
-  /// Whether input i wants a gradient (skip the work when it does not).
-  bool needs(std::size_t i) const { return self_.inputs[i]->requires_grad; }
-  /// Add `grad` to input i's gradient. `grad` may have the broadcast (output) shape.
-  void add(std::size_t i, Tensor&& grad);
-  /// Same, without a temporary. Passing the output gradient itself (`g.add(i, n.grad)`)
-  /// lets the tape hand its buffer to the input instead of copying it.
-  void add(std::size_t i, const Tensor& grad);
-  /// Same, for an unevaluated xtensor expression: evaluated straight into (or added onto)
-  /// the input's gradient buffer when it has the input's shape.
-  template <class E>
-  requires(xt::is_xexpression<std::decay_t<E>>::value &&
-           !std::is_same_v<std::decay_t<E>, Tensor>) void add(std::size_t i, E&& grad);
-  /// Input i's own gradient buffer, shaped like the input, for ops that accumulate in
-  /// place (GEMM with beta). `beta` is 0 when the buffer is fresh (overwrite it
-  /// completely) and 1 when it already holds a gradient (add to it).
-  Tensor& buffer(std::size_t i, float& beta);
-  /// Marks `other`, a node recorded before this one, as differentiated: its gradient has
-  /// been used by this backward (the pieces of one split write their input's gradient
-  /// together), so the walk skips it and frees its gradient as if it had run.
-  void consume(Node& other);
-  /// dW_i += G^T X for a leaf input i (a weight; G [rows, out], X [rows, in], row-major,
-  /// `finish(G_all, X_all, rows, out, in, beta, dW)` computes it). When the tape runs this
-  /// sink and input i is a leaf, the rows of G and X are appended to the leaf's batch and
-  /// one call of `finish` over all rows runs at the end of the walk: BPTT then makes one
-  /// large weight-gradient GEMM instead of one small one per time step. Returns false when
-  /// nothing was deferred (the caller computes the product itself).
-  using WeightGradFn = void (*)(const float* G, const float* X, std::size_t rows, std::size_t out,
-                                std::size_t in, float beta, float* dW);
-  bool defer_weight_grad(std::size_t i, const float* G, const float* X, std::size_t rows,
-                         std::size_t out, std::size_t in, WeightGradFn finish);
-
- private:
-  friend class Tape;
-  GradSink(Node& self, Tape* tape) : self_(self), owner_(&self), tape_(tape) {}
-  /// in.grad ready to be overwritten: shaped like the input's value, buffer recycled when possible.
-  Tensor& fresh(Node& in);
-  void add_same_shape(Node& in, const Tensor& grad);
-  /// The hand-offs of the output gradient deferred by add(i, self.grad); `dead` says the
-  /// output gradient is not needed afterwards, so one input may take its buffer.
-  void flush(bool dead);
-
-  const Node& self_;
-  Node* owner_ = nullptr;  // the same node, mutable, when the tape runs this sink
-  Tape* tape_ = nullptr;
-  std::uint64_t deferred_ = 0;  // bit i: input i receives self.grad at flush()
-};
 
 /// Records nodes in creation order; backward() walks them in reverse.
 class Tape {
@@ -306,37 +252,7 @@ void backward(const Var& root);
 /// Reverse-mode pass from `root` with upstream gradient `seed` (the shape of root).
 void backward(const Var& root, const Tensor& seed);
 
-/// Sum `grad` over the axes along which `target` was broadcast to give grad's shape.
-/// Throws ShapeError when `target` does not broadcast to grad's shape.
-Tensor reduce_to_shape(const Tensor& grad, const Shape& target);
-/// Numpy broadcast of two shapes; throws ShapeError naming `op` when incompatible.
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
-
 /// Whether every element is finite.
 bool all_finite(const Tensor& t);
-
-// ---------------------------------------------------------------- GradSink templates
-
-template <class E>
-requires(xt::is_xexpression<std::decay_t<E>>::value &&
-         !std::is_same_v<std::decay_t<E>, Tensor>) void GradSink::add(std::size_t i, E&& grad) {
-  Node& in = *self_.inputs[i];
-  if (!in.requires_grad) return;
-  const auto& gs = grad.shape();
-  const auto& vs = in.shape();
-  bool same = gs.size() == vs.size();
-  for (std::size_t k = 0; same && k < vs.size(); ++k) same = gs[k] == vs[k];
-  if (!same) {
-    add(i, Tensor(std::forward<E>(grad)));  // broadcast: evaluate, then reduce
-    return;
-  }
-  // An op's gradient expression reads its output gradient, output and input values, never
-  // an input's gradient, so writing into in.grad cannot alias what the expression reads.
-  if (in.has_grad)
-    xt::noalias(in.grad) += grad;
-  else
-    xt::noalias(fresh(in)) = grad;
-  in.pending = true;
-}
 
 }  // namespace unroll::autograd
