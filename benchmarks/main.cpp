@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("openblas_core", unroll::ops::blas::openblas_core());
   benchmark::AddCustomContext("gemm", unroll::ops::blas::openblas_kernel_outdated()
                                           ? "all on oneDNN (OpenBLAS kernel outdated)"
-                                          : "by shape: OpenBLAS or oneDNN");
+                                      : unroll::ops::blas::tall_products_on_openblas()
+                                          ? "by shape: OpenBLAS or oneDNN (tall ones OpenBLAS)"
+                                          : "by shape: OpenBLAS or oneDNN (tall ones oneDNN)");
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -35,9 +35,10 @@ void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K
 
 #ifdef UNROLL_HAVE_ONEDNN
 // Where oneDNN's matmul (brgemm kernels, no per-call packing of a whole operand) beat
-// OpenBLAS on this machine: products of at least 2^20 multiply-adds, except tall
-// untransposed ones with a short inner dimension (OpenBLAS wins there: a hoisted input
-// projection, 2048 x 64 x 1024). The choice never depends on the thread count, so results
+// OpenBLAS: products of at least 2^20 multiply-adds, except, on AMD CPUs, tall untransposed
+// ones with a short inner dimension (a hoisted input projection, 2048 x 1024 x 64: OpenBLAS
+// won on an AMD EPYC, oneDNN 1.33x faster on an Intel Xeon, tall_products_on_openblas()).
+// The choice never depends on the thread count, so results
 // are the same bit for bit on any number of threads (tests/reliability). Per-time-step recurrent
 // products (32 x 1024 x 256) run about 1.2x faster, their weight gradients (transposed A, K =
 // batch) about 1.08x.
@@ -48,7 +49,8 @@ bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alp
   // With OpenBLAS on a fallback kernel, oneDNN (which knows the CPU) measured faster on every
   // shape of the benchmark workload: 3x at H = 64, 1.3x at H = 512 (benchmarks/README.md).
   if (openblas_kernel_outdated()) return true;
-  return M * N * K >= kOneDnnMinWork && (K >= 128 || M <= 256 || ta);
+  return M * N * K >= kOneDnnMinWork &&
+         (K >= 128 || M <= 256 || ta || !tall_products_on_openblas());
 }
 
 struct Key {
@@ -189,6 +191,11 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
 const char* openblas_core() {
   const char* name = openblas_get_corename();  // a static string inside OpenBLAS
   return name ? name : "unknown";
+}
+
+bool tall_products_on_openblas() {
+  static const bool amd = __builtin_cpu_is("amd");
+  return amd;
 }
 
 bool openblas_kernel_outdated() {

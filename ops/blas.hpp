@@ -45,6 +45,11 @@ const char* openblas_core();
 /// every GEMM then goes to oneDNN; otherwise the shapes measured faster there do.
 bool openblas_kernel_outdated();
 
+/// True on AMD CPUs: there tall untransposed products with a short inner dimension
+/// (M > 256, K < 128, such as a hoisted input projection) stay on OpenBLAS, which measured
+/// faster for them; elsewhere oneDNN was faster and runs them too (benchmarks/README.md).
+bool tall_products_on_openblas();
+
 /// Which library ran the last gemm on this thread: "openblas" or "onednn" (for tests).
 const char* last_backend();
 
