@@ -99,6 +99,13 @@ TEST_CASE("activations: gradcheck of every activation", "[activations]") {
   CHECK_GRADIENTS([](const Vars& v) { return ops::tanh(v[0]); }, {x});
   CHECK_GRADIENTS([](const Vars& v) { return ops::sigmoid(v[0]); }, {x});
   CHECK_GRADIENTS([](const Vars& v) { return ops::relu(v[0]); }, {away});
+  // x's gradient already holds the product's when relu's backward adds to it.
+  CHECK_GRADIENTS(
+      [](const Vars& v) {
+        Var r = ops::relu(v[0]);  // recorded first, so walked last
+        return r + v[0] * v[0];
+      },
+      {away});
   CHECK_GRADIENTS([](const Vars& v) { return ops::leaky_relu(v[0]); }, {away});
   CHECK_GRADIENTS([](const Vars& v) { return ops::leaky_relu(v[0], 0.3f); }, {away});
   CHECK_GRADIENTS([](const Vars& v) { return ops::gelu(v[0]); }, {x});
