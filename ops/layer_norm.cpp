@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autograd/tape.hpp"
+#include "ops/reductions.hpp"
 
 namespace unroll::ops {
 
@@ -20,20 +21,6 @@ namespace {
                    (w.defined() ? ", weight " + shape_str(w.value()) : std::string()) +
                    (b.defined() ? ", bias " + shape_str(b.value()) : std::string()) +
                    ", normalized over the last " + std::to_string(k) + " axes: " + why);
-}
-
-// The sum of f(j) for j < n in double precision, over 8 independent partial sums: a single
-// chain of dependent adds waits on each add's latency (measured: the layer norms of the
-// Transformer benchmark took 7.1% of its step that way, 3.6% with 8 chains, which vectorise).
-template <class F>
-double sum_double(std::size_t n, F f) {
-  double acc[8] = {};
-  std::size_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (std::size_t l = 0; l < 8; ++l) acc[l] += f(j + l);
-  double tail = 0;
-  for (; j < n; ++j) tail += f(j);
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
 }  // namespace
@@ -65,9 +52,9 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, std::size_t k, 
     const float* xr = X + r * D;
     // Two passes with double sums: values near +-1e4 with a small spread would lose the
     // variance to cancellation in the one-pass E[x^2] - E[x]^2 form.
-    const double s = sum_double(D, [xr](std::size_t j) { return static_cast<double>(xr[j]); });
+    const double s = detail::sum_of(D, [xr](std::size_t j) { return static_cast<double>(xr[j]); });
     const float mu = static_cast<float>(s / static_cast<double>(D));
-    const double v = sum_double(D, [xr, mu](std::size_t j) {
+    const double v = detail::sum_of(D, [xr, mu](std::size_t j) {
       const double d = static_cast<double>(xr[j]) - mu;
       return d * d;
     });
@@ -122,8 +109,8 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, std::size_t k, 
           else
             std::copy(gr, gr + D, gwr);
           const double sg =
-              sum_double(D, [gwr](std::size_t j) { return static_cast<double>(gwr[j]); });
-          const double sgx = sum_double(
+              detail::sum_of(D, [gwr](std::size_t j) { return static_cast<double>(gwr[j]); });
+          const double sgx = detail::sum_of(
               D, [gwr, xh](std::size_t j) { return static_cast<double>(gwr[j]) * xh[j]; });
           const float mg = static_cast<float>(sg / static_cast<double>(D));
           const float mgx = static_cast<float>(sgx / static_cast<double>(D));

@@ -75,15 +75,8 @@ float max_contiguous(const float* p, std::size_t n) {
 }
 
 double sum_contiguous(const float* p, std::size_t n) {
-  // Eight independent accumulators: no loop-carried dependency (the compiler vectorises
-  // them), and double keeps a million-element mean accurate to float precision.
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t j = 0; j < 8; ++j) acc[j] += p[i + j];
-  double s = 0;
-  for (; i < n; ++i) s += p[i];
-  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  // Double keeps a million-element mean accurate to float precision.
+  return sum_of(n, [p](std::size_t i) { return static_cast<double>(p[i]); });
 }
 
 }  // namespace detail

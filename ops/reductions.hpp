@@ -59,6 +59,19 @@ void exp_inplace(float* p, std::size_t n);
 float max_contiguous(const float* p, std::size_t n);
 /// Sum of p[0..n) with several double accumulators (accurate, and it vectorises).
 double sum_contiguous(const float* p, std::size_t n);
+/// Sum of f(j) for j < n in double over 8 independent partial sums. A single chain of
+/// dependent adds waits on each add's latency; 8 chains vectorise (the layer norms of the
+/// Transformer benchmark: 7.1% of its step as one chain, 3.6% as 8).
+template <class F>
+double sum_of(std::size_t n, F f) {
+  double acc[8] = {};
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (std::size_t l = 0; l < 8; ++l) acc[l] += f(j + l);
+  double tail = 0;
+  for (; j < n; ++j) tail += f(j);
+  return tail + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 }  // namespace detail
 
 }  // namespace unroll::ops
