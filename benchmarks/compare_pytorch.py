@@ -8,6 +8,12 @@ table shows medians and the ratio unroll / PyTorch.
 
     /usr/bin/python3 benchmarks/compare_pytorch.py [--bench build/benchmarks/unroll_bench]
         [--rounds 3] [--threads 1] [--only lstm]
+    /usr/bin/python3 benchmarks/compare_pytorch.py --speedup [--rounds 3]
+
+At 1 thread the table also shows issue 7's target for each ratio, and the user-written cell
+against the built-in LSTM (the median of the rounds' ratios: each round runs both in one
+unroll_bench call). --speedup measures 2 threads against 1 on train/lstm_h512 instead,
+alternating the thread counts (no PyTorch needed).
 
 PyTorch comes from Debian's python3-torch; it is optional for everything else in unroll.
 """
@@ -22,6 +28,17 @@ import time
 B, T, IN, CLASSES = 32, 64, 64, 64
 NAMES = ["lstm_h64", "lstm_h128", "lstm_h256", "lstm_h512", "gru_h256", "rnn_tanh_h256",
          "custom_lstm_h256", "transformer_d128"]
+
+
+# Issue 7's targets at 1 thread: unroll / PyTorch tokens per second.
+TARGETS = {"lstm_h64": 1.6, "lstm_h128": 1.4, "lstm_h256": 1.2, "lstm_h512": 1.1, "gru_h256": 1.2,
+           "rnn_tanh_h256": 1.3, "transformer_d128": 1.2}
+CUSTOM_TARGET = 0.95  # custom_lstm_h256 / lstm_h256, both unroll
+SPEEDUP_TARGET = 1.6  # train/lstm_h512, 2 threads / 1
+
+
+def verdict(value, target):
+    return f">= {target:.2f} {'met' if value >= target else 'NOT met'}"
 
 
 def torch_models(torch):
@@ -119,9 +136,15 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per measurement, each side")
     ap.add_argument("--only", default="", help="substring of the workloads to run")
+    ap.add_argument("--speedup", action="store_true",
+                    help="2 threads against 1 on train/lstm_h512 instead (no PyTorch)")
     a = ap.parse_args()
+    if a.rounds < 1 or a.threads < 1 or not a.min_time > 0:
+        sys.exit("compare_pytorch: --rounds and --threads must be at least 1, --min-time above 0")
     if not os.access(a.bench, os.X_OK):
         sys.exit(f"compare_pytorch: {a.bench} is not an executable; build first (bash scripts/test.sh)")
+    if a.speedup:
+        return speedup(a)
     # torch.set_num_threads does not reach the OpenBLAS that Debian's torch calls for its GEMMs:
     # without these, PyTorch's GEMMs took the second core whenever it was idle (a 1.3-1.5x swing
     # between runs) while unroll ran on one. They must be set before OpenBLAS is loaded.
@@ -149,11 +172,35 @@ def main():
     # it (ops/blas.hpp); OPENBLAS_CORETYPE, when set, overrides the choice for both.
     print(f"OpenBLAS core {core}{' (OPENBLAS_CORETYPE)' if os.environ.get('OPENBLAS_CORETYPE') else ''}; "
           f"unroll GEMMs: {gemm}")
-    print(f"| {'benchmark':24s} | {'unroll tok/s':>12s} | {'PyTorch tok/s':>13s} | {'ratio':>5s} |")
-    print(f"| {'-' * 24} | {'-' * 12} | {'-' * 13} | {'-' * 5} |")
+    targets = a.threads == 1
+    head = f"| {'benchmark':24s} | {'unroll tok/s':>12s} | {'PyTorch tok/s':>13s} | {'ratio':>5s} |"
+    rule = f"| {'-' * 24} | {'-' * 12} | {'-' * 13} | {'-' * 5} |"
+    print(head + (f" {'target (issue 7)':16s} |" if targets else ""))
+    print(rule + (f" {'-' * 16} |" if targets else ""))
     for n in names:
         u, p = statistics.median(ours[n]), statistics.median(theirs[n])
-        print(f"| {'train/' + n:24s} | {u:12.0f} | {p:13.0f} | {u / p:5.2f} |")
+        goal = verdict(u / p, TARGETS[n]) if targets and n in TARGETS else ""
+        print(f"| {'train/' + n:24s} | {u:12.0f} | {p:13.0f} | {u / p:5.2f} |" +
+              (f" {goal:16s} |" if targets else ""))
+    if targets and "custom_lstm_h256" in names and "lstm_h256" in names:
+        per_round = [c / l for c, l in zip(ours["custom_lstm_h256"], ours["lstm_h256"])]
+        r = statistics.median(per_round)
+        print(f"unroll custom_lstm_h256 / lstm_h256: {r:.2f} (rounds {min(per_round):.2f}-"
+              f"{max(per_round):.2f}), target {verdict(r, CUSTOM_TARGET)}")
+
+
+def speedup(a):
+    """train/lstm_h512 on 2 threads against 1, alternating, `rounds` times."""
+    ratios = []
+    for r in range(a.rounds):
+        one = unroll_tokens_per_second(a.bench, "lstm_h512", 1, a.min_time)[0]["lstm_h512"]
+        two = unroll_tokens_per_second(a.bench, "lstm_h512", 2, a.min_time)[0]["lstm_h512"]
+        ratios.append(two / one)
+        print(f"round {r + 1}/{a.rounds}: 1 thread {one:.0f}, 2 threads {two:.0f} tokens/s, "
+              f"{two / one:.2f}x")
+    m = statistics.median(ratios)
+    print(f"train/lstm_h512, 2 threads / 1: median {m:.2f}x over {a.rounds} rounds, "
+          f"target {verdict(m, SPEEDUP_TARGET)}")
 
 
 if __name__ == "__main__":
