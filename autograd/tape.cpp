@@ -15,6 +15,7 @@ using detail::mark_empty;
 using detail::same_shape;
 
 namespace {
+// Dead gradient buffers kept for reuse by the next gradient of their size (Tape::release_grad).
 constexpr std::size_t kMaxSpareGrads = 16;
 [[maybe_unused]] const bool g_runtime_ready = (init_runtime(), true);
 thread_local bool t_grad_enabled = true;

@@ -38,10 +38,9 @@ void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K
 // OpenBLAS: products of at least 2^20 multiply-adds, except, on AMD CPUs, tall untransposed
 // ones with a short inner dimension (a hoisted input projection, 2048 x 1024 x 64: OpenBLAS
 // won on an AMD EPYC, oneDNN 1.33x faster on an Intel Xeon, tall_products_on_openblas()).
-// The choice never depends on the thread count, so results
-// are the same bit for bit on any number of threads (tests/reliability). Per-time-step recurrent
-// products (32 x 1024 x 256) run about 1.2x faster, their weight gradients (transposed A, K =
-// batch) about 1.08x.
+// The choice never depends on the thread count, so results are the same bit for bit on any
+// number of threads (tests/reliability). Per-time-step recurrent products (32 x 1024 x 256)
+// run about 1.2x faster, their weight gradients (transposed A, K = batch) about 1.08x.
 constexpr std::size_t kOneDnnMinWork = std::size_t{1} << 20;
 
 bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alpha, float beta) {

@@ -102,12 +102,13 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, std::size_t k, 
           if (dB)
             for (std::size_t j = 0; j < D; ++j) dB[j] += gr[j];
           if (!dX) continue;
-          float* gwr = gw.data();
+          // dL/dxhat: the gradient times the weight, or the gradient itself without one.
+          const float* gwr = gr;
+          if (W) {
+            for (std::size_t j = 0; j < D; ++j) gw[j] = gr[j] * W[j];
+            gwr = gw.data();
+          }
           const float* xh = xhat.data();
-          if (W)
-            for (std::size_t j = 0; j < D; ++j) gwr[j] = gr[j] * W[j];
-          else
-            std::copy(gr, gr + D, gwr);
           const double sg =
               detail::sum_of(D, [gwr](std::size_t j) { return static_cast<double>(gwr[j]); });
           const double sgx = detail::sum_of(
@@ -116,9 +117,9 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, std::size_t k, 
           const float mgx = static_cast<float>(sgx / static_cast<double>(D));
           float* dr = dX + r * D;
           if (beta_x == 0.0f)
-            for (std::size_t j = 0; j < D; ++j) dr[j] = rs * (gw[j] - mg - xhat[j] * mgx);
+            for (std::size_t j = 0; j < D; ++j) dr[j] = rs * (gwr[j] - mg - xhat[j] * mgx);
           else
-            for (std::size_t j = 0; j < D; ++j) dr[j] += rs * (gw[j] - mg - xhat[j] * mgx);
+            for (std::size_t j = 0; j < D; ++j) dr[j] += rs * (gwr[j] - mg - xhat[j] * mgx);
         }
       },
       autograd::kReadsInputs);
