@@ -14,7 +14,7 @@ Nonlinearity parse_nonlinearity(const std::string& s) {
 }
 
 BuiltinCell::BuiltinCell(const char* name, std::size_t gates, std::size_t in, std::size_t hidden,
-                         bool bias, Generator& gen)
+                         bool bias, bool fold_bias_hh, Generator& gen)
     : name_(name), in_(in), hidden_(hidden) {
   if (in == 0 || hidden == 0)
     throw ShapeError(std::string(name) + ": input_size and hidden_size must be > 0, got " +
@@ -26,7 +26,7 @@ BuiltinCell::BuiltinCell(const char* name, std::size_t gates, std::size_t in, st
     bias_ih = register_parameter("bias_ih", init::uniform({gates * hidden}, -k, k, gen));
     bias_hh = register_parameter("bias_hh", init::uniform({gates * hidden}, -k, k, gen));
   }
-  declare_input_projection(weight_ih, bias_ih);
+  declare_input_projection(weight_ih, bias_ih, fold_bias_hh ? bias_hh : Var());
 }
 
 State BuiltinCell::zero_state(std::size_t batch, std::size_t count) const {
@@ -38,7 +38,7 @@ State BuiltinCell::zero_state(std::size_t batch, std::size_t count) const {
 void BuiltinCell::check_state(const Var& xp, std::size_t gates, const State& s,
                               std::size_t count) const {
   if (xp.ndim() != 2 || xp.dim(1) != gates * hidden_)
-    throw ShapeError(std::string(name_) + ": projected input x W_ih^T + b_ih has shape " +
+    throw ShapeError(std::string(name_) + ": projected input x W_ih^T + b has shape " +
                      shape_str(xp.value()) + ", expected [batch, " +
                      std::to_string(gates * hidden_) + "] (raw input x: [batch, " +
                      std::to_string(in_) + "])");
@@ -53,27 +53,28 @@ void BuiltinCell::check_state(const Var& xp, std::size_t gates, const State& s,
 }
 
 RNNCell::RNNCell(std::size_t in, std::size_t hidden, bool bias, Nonlinearity act, Generator& gen)
-    : BuiltinCell("RNNCell", 1, in, hidden, bias, gen), act_(act) {}
+    : BuiltinCell("RNNCell", 1, in, hidden, bias, true, gen), act_(act) {}
 
 State RNNCell::step(const Var& xp, const State& s) {
   check_state(xp, 1, s, 1);
-  Var pre = xp + ops::linear(s[0], weight_hh, bias_hh);
+  Var pre = ops::add_linear(xp, s[0], weight_hh);  // xp holds b_ih + b_hh
   return {act_ == Nonlinearity::Tanh ? ops::tanh(pre) : ops::relu(pre)};
 }
 
 LSTMCell::LSTMCell(std::size_t in, std::size_t hidden, bool bias, Generator& gen)
-    : BuiltinCell("LSTMCell", 4, in, hidden, bias, gen) {}
+    : BuiltinCell("LSTMCell", 4, in, hidden, bias, true, gen) {}
 
 State LSTMCell::step(const Var& xp, const State& s) {
   check_state(xp, 4, s, 2);
-  const std::vector<Var> g = ops::chunk(xp + ops::linear(s[0], weight_hh, bias_hh), 4, 1);
+  // xp = x W_ih^T + b_ih + b_hh (the projection holds both biases).
+  const std::vector<Var> g = ops::chunk(ops::add_linear(xp, s[0], weight_hh), 4, 1);
   Var c = ops::sigmoid(g[1]) * s[1] + ops::sigmoid(g[0]) * ops::tanh(g[2]);
   Var h = ops::sigmoid(g[3]) * ops::tanh(c);
   return {h, c};
 }
 
 GRUCell::GRUCell(std::size_t in, std::size_t hidden, bool bias, Generator& gen)
-    : BuiltinCell("GRUCell", 3, in, hidden, bias, gen) {}
+    : BuiltinCell("GRUCell", 3, in, hidden, bias, false, gen) {}
 
 State GRUCell::step(const Var& xp, const State& s) {
   check_state(xp, 3, s, 1);

@@ -16,7 +16,8 @@ Nonlinearity parse_nonlinearity(const std::string& s);
 
 /// What the three built-in cells share: PyTorch's weight_ih [G*H, in], weight_hh [G*H, H],
 /// bias_ih, bias_hh [G*H] for G gates, all U(-1/sqrt(H), 1/sqrt(H)); weight_ih and bias_ih
-/// form the hoisted input projection.
+/// form the hoisted input projection (RNN and LSTM fold bias_hh into it too: their
+/// equations add it at every step, where it would cost a pass).
 class BuiltinCell : public RecurrentCell {
  public:
   std::size_t input_size() const override { return in_; }
@@ -28,8 +29,9 @@ class BuiltinCell : public RecurrentCell {
 
  protected:
   /// Creates the parameters for `gates` gates; `name` is for messages. ShapeError on zero sizes.
+  /// `fold_bias_hh`: the projection adds bias_hh too, and step() must not.
   BuiltinCell(const char* name, std::size_t gates, std::size_t input_size, std::size_t hidden_size,
-              bool bias, Generator& gen);
+              bool bias, bool fold_bias_hh, Generator& gen);
   /// `count` zero tensors [batch, hidden].
   State zero_state(std::size_t batch, std::size_t count) const;
   /// Throws ShapeError unless the projected input xp is [B, gates * hidden] and `s` holds

@@ -1,11 +1,15 @@
 #include "nn/recurrent_cell.hpp"
 
+#include "ops/elementwise.hpp"
 #include "ops/linalg.hpp"
 
 namespace unroll::nn {
 
 Var RecurrentCell::project_input(const Var& x) const {
-  return has_input_projection() ? ops::linear(x, proj_weight_, proj_bias_) : x;
+  if (!has_input_projection()) return x;
+  Var bias = proj_bias_;
+  if (proj_step_bias_.defined()) bias = bias.defined() ? bias + proj_step_bias_ : proj_step_bias_;
+  return ops::linear(x, proj_weight_, bias);
 }
 
 State RecurrentCell::forward(const Var& x, const State& state) {
@@ -16,9 +20,11 @@ State RecurrentCell::forward(const Var& x, const State& state) {
   return step(project_input(x), state);
 }
 
-void RecurrentCell::declare_input_projection(const Var& weight, const Var& bias) {
+void RecurrentCell::declare_input_projection(const Var& weight, const Var& bias,
+                                             const Var& step_bias) {
   proj_weight_ = weight;
   proj_bias_ = bias;
+  proj_step_bias_ = step_bias;
 }
 
 State detach(const State& s) {

@@ -36,10 +36,13 @@ class RecurrentCell : public Module {
 
  protected:
   /// Declares weight [P, input_size] (and bias [P]) as this cell's input projection.
-  void declare_input_projection(const Var& weight, const Var& bias = Var());
+  /// `step_bias` [P], when given, is added too: a bias the equations add at every step
+  /// (LSTM's b_hh) folded into the one projection, so no step spends a pass adding it.
+  void declare_input_projection(const Var& weight, const Var& bias = Var(),
+                                const Var& step_bias = Var());
 
  private:
-  Var proj_weight_, proj_bias_;
+  Var proj_weight_, proj_bias_, proj_step_bias_;
 };
 
 /// A copy of the state with no history: carries it across tapes (truncated BPTT).

@@ -102,23 +102,32 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
       autograd::kReadsInputs);
 }
 
-Var linear(const Var& x, const Var& weight, const Var& bias) {
-  const bool has_bias = bias.defined();
+namespace {
+// What linear's third operand is: none, a bias row [out] added to every output row, or a
+// tensor of the output's own shape [..., out] (add_linear) that the product is added onto.
+enum class Addend { None, Row, Full };
+
+Var linear_impl(const char* op, const Var& x, const Var& weight, const Var& c, Addend kind) {
   // Every linear error names all three operands: the fix is usually in one of the others.
   auto fail = [&](const std::string& why) {
-    throw ShapeError("linear: input " + shape_str(x.value()) + ", weight " +
+    throw ShapeError(std::string(op) + ": input " + shape_str(x.value()) + ", weight " +
                      shape_str(weight.value()) +
-                     (has_bias ? ", bias " + shape_str(bias.value()) : std::string()) + ": " + why);
+                     (kind == Addend::Row    ? ", bias " + shape_str(c.value())
+                      : kind == Addend::Full ? ", addend " + shape_str(c.value())
+                                             : std::string()) +
+                     ": " + why);
   };
   if (weight.ndim() != 2) fail("weight must be 2-D [out_features, in_features]");
   const std::size_t out = weight.dim(0), inf = weight.dim(1);
   if (x.ndim() < 1 || x.dim(x.ndim() - 1) != inf)
     fail("input must end in in_features = " + std::to_string(inf));
-  if (has_bias && (bias.ndim() != 1 || bias.dim(0) != out))
+  if (kind == Addend::Row && (c.ndim() != 1 || c.dim(0) != out))
     fail("bias must be [out_features] = [" + std::to_string(out) + "]");
   const std::size_t rows = x.size() / inf;
   Shape ys = x.shape();
   ys.back() = out;
+  if (kind == Addend::Full && c.shape() != ys)
+    fail("addend must have the output's shape " + shape_str(ys));
   // While a tape records, the weight cannot change until the tape is cleared or a leaf is
   // modified (mutable_value): the GEMM library may keep it packed across the T steps.
   const autograd::Tape* tape = autograd::detail::recording_tape({x, weight});
@@ -126,11 +135,16 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       tape ? blas::FixedOperand{weight.node(), tape->epoch(), autograd::leaf_value_generation()}
            : blas::FixedOperand{};
   auto product = [&](float* y) {
-    blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
-                    has_bias ? bias.value().data() : nullptr, y, fixed);
+    if (kind == Addend::Full) {  // y = c, then y += x W^T: the sum costs no pass of its own
+      std::copy(c.value().data(), c.value().data() + rows * out, y);
+      gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), 1.0f, y, fixed);
+    } else {
+      blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
+                      kind == Addend::Row ? c.value().data() : nullptr, y, fixed);
+    }
   };
 
-  auto backward = [rows, out, inf](const Node& n, GradSink& g) {
+  auto backward = [rows, out, inf, kind](const Node& n, GradSink& g) {
     const float* X = n.inputs[0]->value.data();
     const float* W = n.inputs[1]->value.data();
     const float* G = n.grad.data();
@@ -147,18 +161,31 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       float* dW = g.buffer(1, beta).data();
       weight_grad_gemm(G, X, rows, out, inf, beta, dW);
     }
-    if (n.inputs.size() == 3 && g.needs(2)) {
+    if (kind == Addend::Full) {
+      g.add(2, n.grad);  // dc = G (handed over, not copied, when G is not needed after)
+    } else if (kind == Addend::Row && g.needs(2)) {  // db [out] = sum of G's rows
       float* db = g.buffer(2, beta).data();
       if (beta == 0.0f) std::fill(db, db + out, 0.0f);
       for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < out; ++j) db[j] += G[r * out + j];
     }
   };
-  if (has_bias)
-    return autograd::record_filled("linear", ys, product, {x, weight, bias}, backward,
-                                   autograd::kReadsInputs);
-  return autograd::record_filled("linear", ys, product, {x, weight}, backward,
-                                 autograd::kReadsInputs);
+  // Backward reads x and W; the bias or addend only by shape (c is often a per-step
+  // slice that need not be kept).
+  if (kind != Addend::None)
+    return autograd::record_filled(op, ys, product, {x, weight, c}, backward,
+                                   autograd::Reads{false, 0b011});
+  return autograd::record_filled(op, ys, product, {x, weight}, backward, autograd::kReadsInputs);
+}
+}  // namespace
+
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  return linear_impl("linear", x, weight, bias, bias.defined() ? Addend::Row : Addend::None);
+}
+
+Var add_linear(const Var& c, const Var& x, const Var& weight) {
+  if (!c.defined()) throw std::invalid_argument("add_linear: the addend c is undefined");
+  return linear_impl("add_linear", x, weight, c, Addend::Full);
 }
 
 }  // namespace unroll::ops

@@ -124,6 +124,18 @@ TEST_CASE("linear: forward against a hand computation, with and without bias", "
   CHECK(y3(0, 1, 1) == 0.0f);
 }
 
+TEST_CASE("add_linear: c + x W^T against a hand computation, rank 1 and 2", "[linalg]") {
+  Var W(Tensor{{1.0f, 0.0f, -1.0f}, {2.0f, 1.0f, 0.5f}});  // [out 2, in 3]
+  // W [1, 2, 3] = [-2, 5.5]; W [0, 0, 2] = [-2, 1] (as in the linear test above).
+  CHECK(test::max_abs_diff(
+            ops::add_linear(Var(Tensor{10.0f, -0.5f}), Var(Tensor{1.0f, 2.0f, 3.0f}), W).value(),
+            Tensor{8.0f, 5.0f}) == 0);
+  Var x2(Tensor{{1.0f, 2.0f, 3.0f}, {0.0f, 0.0f, 2.0f}});
+  Var c2(Tensor{{1.0f, 2.0f}, {3.0f, 4.0f}});
+  CHECK(test::max_abs_diff(ops::add_linear(c2, x2, W).value(),
+                           Tensor{{-1.0f, 7.5f}, {1.0f, 5.0f}}) == 0);
+}
+
 // ------------------------------------------------------------------ gradient checks
 
 TEST_CASE("matmul: gradcheck 2-D, 3-D x 3-D, 3-D x 2-D with every transpose combination",
@@ -160,6 +172,21 @@ TEST_CASE("linear: gradcheck for x of rank 1, 2, 3, with and without bias", "[li
     CHECK_GRADIENTS(no_bias, {randn(xs, 84), randn({out, in}, 85)}, autograd::NamedVars{},
                     kLinearInEach);
   }
+}
+
+TEST_CASE("add_linear: gradcheck for x of rank 1, 2, 3, and c used twice", "[linalg]") {
+  const std::size_t in = 4, out = 3;
+  for (const Shape& xs : {Shape{in}, Shape{5, in}, Shape{2, 3, in}}) {
+    INFO("x " << shape_str(xs));
+    Shape cs = xs;
+    cs.back() = out;
+    auto f = [](const Vars& v) { return ops::add_linear(v[0], v[1], v[2]); };
+    CHECK_GRADIENTS(f, {randn(cs, 86), randn(xs, 87), randn({out, in}, 88)}, autograd::NamedVars{},
+                    kLinearInEach);
+  }
+  // c also read by a later op: its gradient is G plus that op's, not G handed over alone.
+  auto twice = [](const Vars& v) { return ops::add_linear(v[0], v[1], v[2]) * v[0]; };
+  CHECK_GRADIENTS(twice, {randn({5, out}, 89), randn({5, in}, 90), randn({out, in}, 91)});
 }
 
 TEST_CASE("linear: parameters accumulate over calls like a module's weight", "[linalg]") {
@@ -280,4 +307,21 @@ TEST_CASE("linear: wrong weight or bias shapes name the op and the shapes", "[li
         ops::linear(x, Var(randn({3, 4})), Var(randn({1, 3})));
       },
       {"linear", "[3, 4]", "[1, 3]"});
+}
+
+TEST_CASE("add_linear: an addend not of the output's shape names the op and the shapes",
+          "[linalg]") {
+  Var x(randn({2, 4})), W(randn({3, 4}));
+  expect_shape_error([&] { ops::add_linear(Var(randn({3})), x, W); },
+                     {"add_linear", "[3]", "[2, 3]"});
+  expect_shape_error(
+      [&] {
+        ops::add_linear(Var(randn({3, 2})), x, W);
+      },
+      {"add_linear", "[3, 2]", "[2, 3]"});
+  expect_shape_error(
+      [&] {
+        ops::add_linear(Var(randn({2, 3})), x, Var(randn({3, 5})));
+      },
+      {"add_linear", "[2, 4]", "[3, 5]"});
 }
