@@ -52,8 +52,14 @@ bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alp
          (K >= 128 || M <= 256 || ta || !tall_products_on_openblas());
 }
 
+// What the product adds: nothing, a bias row [N] broadcast over the rows, or a full [M, N]
+// tensor (oneDNN's bias argument takes either shape).
+enum Addend : std::uint8_t { kNone = 0, kRow = 1, kFull = 2 };
+
 struct Key {
-  bool ta, tb, accumulate, packed_b, bias;  // packed_b: B in the layout oneDNN picks
+  bool ta, tb, accumulate, packed_b;  // packed_b: B in the layout oneDNN picks
+  std::uint8_t bias;                  // an Addend
+
   std::size_t M, N, K, lda, ldb, ldc;
   bool operator==(const Key&) const = default;
 };
@@ -153,11 +159,22 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
       }
+      // A full [M, N] addend is a binary-add post-op: oneDNN 2.6's fast (brgemm) kernels take
+      // a bias row only; given a full-shape bias it fell back to its reference loops, 40x slower.
+      const memory::desc full_desc({d(k.M), d(k.N)}, memory::data_type::f32,
+                                   memory::format_tag::ab);
+      if (k.bias == kFull) {
+        dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_add, full_desc);
+        attr.set_post_ops(ops);
+      }
+      const bool row_bias = k.bias == kRow;
       const memory::desc bias_desc =
-          k.bias ? memory::desc({1, d(k.N)}, memory::data_type::f32, memory::format_tag::ab)
-                 : memory::desc();
+          row_bias ? memory::desc({1, d(k.N)}, memory::data_type::f32, memory::format_tag::ab)
+          : k.bias == kFull ? full_desc
+                            : memory::desc();
       const dnnl::matmul::primitive_desc pd(
-          k.bias ? dnnl::matmul::desc(a, b, bias_desc, c) : dnnl::matmul::desc(a, b, c), attr,
+          row_bias ? dnnl::matmul::desc(a, b, bias_desc, c) : dnnl::matmul::desc(a, b, c), attr,
           s.engine);
       it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c, bias_desc})
                .first;
@@ -174,9 +191,10 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
   memory cm(p.c, s.engine, C);
   if (k.bias) {
     memory biasm(p.bias, s.engine, const_cast<float*>(bias));
+    const int arg =
+        k.bias == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS;
     p.matmul.execute(
-        s.stream,
-        {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_BIAS, biasm}, {DNNL_ARG_DST, cm}});
+        s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {arg, biasm}, {DNNL_ARG_DST, cm}});
   } else {
     p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   }
@@ -222,7 +240,7 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float a
   if (M == 0 || N == 0) return;
 #ifdef UNROLL_HAVE_ONEDNN
   if (K > 0 && onednn_fits(ta, M, N, K, alpha, beta) &&
-      onednn_gemm(Key{ta, tb, beta != 0.0f, false, false, M, N, K, lda, ldb, ldc}, A, B, C, {}))
+      onednn_gemm(Key{ta, tb, beta != 0.0f, false, kNone, M, N, K, lda, ldb, ldc}, A, B, C, {}))
     return;
 #endif
   openblas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -239,7 +257,7 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const f
 #ifdef UNROLL_HAVE_ONEDNN
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   if (fixed_b.owner && K > 0 && onednn_fits(ta, M, N, K, 1.0f, beta) &&
-      onednn_gemm(Key{ta, tb, beta != 0.0f, true, false, M, N, K, lda, ldb, N}, A, B, C, fixed_b))
+      onednn_gemm(Key{ta, tb, beta != 0.0f, true, kNone, M, N, K, lda, ldb, N}, A, B, C, fixed_b))
     return;
 #endif
   gemm(ta, tb, M, N, K, A, B, beta, C);
@@ -252,12 +270,26 @@ void gemm_bias(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, co
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   if (K > 0 && onednn_fits(ta, M, N, K, 1.0f, 0.0f) &&
       onednn_gemm(
-          Key{ta, tb, false, fixed_b.owner != nullptr, bias != nullptr, M, N, K, lda, ldb, N}, A, B,
-          C, fixed_b, bias))
+          Key{ta, tb, false, fixed_b.owner != nullptr, bias ? kRow : kNone, M, N, K, lda, ldb, N},
+          A, B, C, fixed_b, bias))
     return;
 #endif
   if (!bias) return gemm(ta, tb, M, N, K, A, B, 0.0f, C, fixed_b);
   for (std::size_t r = 0; r < M; ++r) std::copy(bias, bias + N, C + r * N);  // then beta = 1
+  gemm(ta, tb, M, N, K, A, B, 1.0f, C, fixed_b);
+}
+
+void gemm_add(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
+              const float* B, const float* D, float* C, const FixedOperand& fixed_b) {
+  if (M == 0 || N == 0) return;
+#ifdef UNROLL_HAVE_ONEDNN
+  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (K > 0 && onednn_fits(ta, M, N, K, 1.0f, 0.0f) &&
+      onednn_gemm(Key{ta, tb, false, fixed_b.owner != nullptr, kFull, M, N, K, lda, ldb, N}, A, B,
+                  C, fixed_b, D))
+    return;
+#endif
+  std::copy(D, D + M * N, C);  // then beta = 1
   gemm(ta, tb, M, N, K, A, B, 1.0f, C, fixed_b);
 }
 

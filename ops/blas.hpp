@@ -37,6 +37,13 @@ void gemm_bias(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::si
                const float* A, const float* B, const float* bias, float* C,
                const FixedOperand& fixed_b);
 
+/// C[M, N] = op(A) op(B) + D, with D [M, N] dense and not overlapping C; B promised fixed as
+/// `fixed_b` says. oneDNN reads D inside its kernel (as a full-shape bias): no copy of D
+/// into C first, as beta = 1 would need.
+void gemm_add(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
+              const float* A, const float* B, const float* D, float* C,
+              const FixedOperand& fixed_b);
+
 /// The name of the kernel OpenBLAS chose for this CPU ("Haswell", "SkylakeX", "Prescott", ...).
 const char* openblas_core();
 

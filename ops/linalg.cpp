@@ -135,9 +135,9 @@ Var linear_impl(const char* op, const Var& x, const Var& weight, const Var& c, A
       tape ? blas::FixedOperand{weight.node(), tape->epoch(), autograd::leaf_value_generation()}
            : blas::FixedOperand{};
   auto product = [&](float* y) {
-    if (kind == Addend::Full) {  // y = c, then y += x W^T: the sum costs no pass of its own
-      std::copy(c.value().data(), c.value().data() + rows * out, y);
-      gemm(false, true, rows, out, inf, x.value().data(), weight.value().data(), 1.0f, y, fixed);
+    if (kind == Addend::Full) {  // the GEMM reads c as it writes y: the sum costs no pass
+      blas::gemm_add(false, true, rows, out, inf, x.value().data(), weight.value().data(),
+                     c.value().data(), y, fixed);
     } else {
       blas::gemm_bias(false, true, rows, out, inf, x.value().data(), weight.value().data(),
                       kind == Addend::Row ? c.value().data() : nullptr, y, fixed);

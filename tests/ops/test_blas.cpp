@@ -110,6 +110,26 @@ TEST_CASE("gemm_bias adds the bias to every row, on every back end", "[blas]") {
   CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
 }
 
+TEST_CASE("gemm_add adds a full [M, N] tensor, on every back end", "[blas]") {
+  // x W^T + D at a recurrent-step shape (oneDNN, D read as a full-shape bias) and a small one
+  // (OpenBLAS after copying D into C); with W promised fixed or not. D differs in every
+  // element, so a D broadcast from one row (the gemm_bias layout) would fail.
+  const auto [M, N, K] = GENERATE(std::tuple<std::size_t, std::size_t, std::size_t>{32, 1024, 256},
+                                  std::tuple<std::size_t, std::size_t, std::size_t>{5, 7, 3});
+  const bool fixed = GENERATE(false, true);
+  const std::vector<float> A = filled(M * K, 12), B = filled(N * K, 13), D = filled(M * N, 14);
+  std::vector<float> C(M * N, std::numeric_limits<float>::quiet_NaN()), expected = D;
+  reference(false, true, M, N, K, 1.0f, A, K, B, K, 1.0f, expected, N);
+  const int owner = 0;
+  ops::blas::gemm_add(false, true, M, N, K, A.data(), B.data(), D.data(), C.data(),
+                      fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
+  INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
+  double worst = 0;
+  for (std::size_t i = 0; i < M * N; ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(C[i] - expected[i])));
+  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+}
+
 TEST_CASE("a tall product gives the same bits on 1 and 2 threads", "[blas][threads]") {
   // 1000 x 128 x 64: on AMD CPUs K < 128 keeps it on OpenBLAS, which stays on one thread when
   // oneDNN is built in; elsewhere (or when OpenBLAS's kernel is outdated) oneDNN runs it on
