@@ -23,6 +23,10 @@ namespace {
 
 thread_local const char* t_last = "openblas";
 
+// What the product adds: nothing, a bias row [N] broadcast over the rows (oneDNN's bias
+// argument), or a full [M, N] tensor (a binary-add post-op).
+enum Addend : std::uint8_t { kNone = 0, kRow = 1, kFull = 2 };
+
 void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
                    const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta,
                    float* C, std::size_t ldc) {
@@ -51,10 +55,6 @@ bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alp
   return M * N * K >= kOneDnnMinWork &&
          (K >= 128 || M <= 256 || ta || !tall_products_on_openblas());
 }
-
-// What the product adds: nothing, a bias row [N] broadcast over the rows, or a full [M, N]
-// tensor (oneDNN's bias argument takes either shape).
-enum Addend : std::uint8_t { kNone = 0, kRow = 1, kFull = 2 };
 
 struct Key {
   bool ta, tb, accumulate, packed_b;  // packed_b: B in the layout oneDNN picks
@@ -263,34 +263,37 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const f
   gemm(ta, tb, M, N, K, A, B, beta, C);
 }
 
-void gemm_bias(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
-               const float* B, const float* bias, float* C, const FixedOperand& fixed_b) {
+namespace {
+// op(A) op(B) + the addend (a row [N] or a full [M, N], by `kind`), dense, B fixed as said:
+// oneDNN adds it inside its kernel; OpenBLAS gets it copied into C and beta = 1.
+void gemm_plus(Addend kind, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K,
+               const float* A, const float* B, const float* addend, float* C,
+               const FixedOperand& fixed_b) {
   if (M == 0 || N == 0) return;
 #ifdef UNROLL_HAVE_ONEDNN
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   if (K > 0 && onednn_fits(ta, M, N, K, 1.0f, 0.0f) &&
-      onednn_gemm(
-          Key{ta, tb, false, fixed_b.owner != nullptr, bias ? kRow : kNone, M, N, K, lda, ldb, N},
-          A, B, C, fixed_b, bias))
+      onednn_gemm(Key{ta, tb, false, fixed_b.owner != nullptr, kind, M, N, K, lda, ldb, N}, A, B, C,
+                  fixed_b, addend))
     return;
 #endif
-  if (!bias) return gemm(ta, tb, M, N, K, A, B, 0.0f, C, fixed_b);
-  for (std::size_t r = 0; r < M; ++r) std::copy(bias, bias + N, C + r * N);  // then beta = 1
+  if (kind == kNone) return gemm(ta, tb, M, N, K, A, B, 0.0f, C, fixed_b);
+  if (kind == kFull)
+    std::copy(addend, addend + M * N, C);
+  else
+    for (std::size_t r = 0; r < M; ++r) std::copy(addend, addend + N, C + r * N);
   gemm(ta, tb, M, N, K, A, B, 1.0f, C, fixed_b);
+}
+}  // namespace
+
+void gemm_bias(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
+               const float* B, const float* bias, float* C, const FixedOperand& fixed_b) {
+  gemm_plus(bias ? kRow : kNone, ta, tb, M, N, K, A, B, bias, C, fixed_b);
 }
 
 void gemm_add(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
               const float* B, const float* D, float* C, const FixedOperand& fixed_b) {
-  if (M == 0 || N == 0) return;
-#ifdef UNROLL_HAVE_ONEDNN
-  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
-  if (K > 0 && onednn_fits(ta, M, N, K, 1.0f, 0.0f) &&
-      onednn_gemm(Key{ta, tb, false, fixed_b.owner != nullptr, kFull, M, N, K, lda, ldb, N}, A, B,
-                  C, fixed_b, D))
-    return;
-#endif
-  std::copy(D, D + M * N, C);  // then beta = 1
-  gemm(ta, tb, M, N, K, A, B, 1.0f, C, fixed_b);
+  gemm_plus(kFull, ta, tb, M, N, K, A, B, D, C, fixed_b);
 }
 
 const char* last_backend() {

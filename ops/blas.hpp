@@ -38,8 +38,8 @@ void gemm_bias(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::si
                const FixedOperand& fixed_b);
 
 /// C[M, N] = op(A) op(B) + D, with D [M, N] dense and not overlapping C; B promised fixed as
-/// `fixed_b` says. oneDNN reads D inside its kernel (as a full-shape bias): no copy of D
-/// into C first, as beta = 1 would need.
+/// `fixed_b` says. oneDNN adds D inside its kernel (a binary-add post-op): no copy of D into
+/// C first, as beta = 1 on OpenBLAS needs.
 void gemm_add(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
               const float* A, const float* B, const float* D, float* C,
               const FixedOperand& fixed_b);

@@ -16,7 +16,7 @@ Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 
 /// add_linear(c, x, W) = c + x W^T.  c [..., out] (the output's shape), x [..., in],
-/// W [out, in] -> [..., out]. One GEMM accumulating onto a copy of c, no separate add pass:
+/// W [out, in] -> [..., out]. One GEMM that adds c as it writes, no separate add pass:
 /// a recurrent cell's `xp + h W_hh^T` (PyTorch's addmm, with W stored [out, in]).
 Var add_linear(const Var& c, const Var& x, const Var& weight);
 

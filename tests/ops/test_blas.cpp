@@ -40,6 +40,14 @@ std::vector<float> filled(std::size_t n, unsigned seed) {
   const Tensor t = test::randn({n}, seed);
   return std::vector<float>(t.begin(), t.end());
 }
+
+// The largest |a[i] - b[i]| of two equally long results.
+double worst_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+  return worst;
+}
 }  // namespace
 
 TEST_CASE("gemm matches a double-precision loop on every back end", "[blas]") {
@@ -104,10 +112,7 @@ TEST_CASE("gemm_bias adds the bias to every row, on every back end", "[blas]") {
   ops::blas::gemm_bias(false, true, M, N, K, A.data(), B.data(), bias.data(), C.data(),
                        fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
   INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
-  double worst = 0;
-  for (std::size_t i = 0; i < M * N; ++i)
-    worst = std::max(worst, static_cast<double>(std::abs(C[i] - expected[i])));
-  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+  CHECK(worst_diff(C, expected) < 1e-4 * std::sqrt(static_cast<double>(K)));
 }
 
 TEST_CASE("gemm_add adds a full [M, N] tensor, on every back end", "[blas]") {
@@ -124,10 +129,7 @@ TEST_CASE("gemm_add adds a full [M, N] tensor, on every back end", "[blas]") {
   ops::blas::gemm_add(false, true, M, N, K, A.data(), B.data(), D.data(), C.data(),
                       fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
   INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
-  double worst = 0;
-  for (std::size_t i = 0; i < M * N; ++i)
-    worst = std::max(worst, static_cast<double>(std::abs(C[i] - expected[i])));
-  CHECK(worst < 1e-4 * std::sqrt(static_cast<double>(K)));
+  CHECK(worst_diff(C, expected) < 1e-4 * std::sqrt(static_cast<double>(K)));
 }
 
 TEST_CASE("a tall product gives the same bits on 1 and 2 threads", "[blas][threads]") {

@@ -324,4 +324,7 @@ TEST_CASE("add_linear: an addend not of the output's shape names the op and the 
         ops::add_linear(Var(randn({2, 3})), x, Var(randn({3, 5})));
       },
       {"add_linear", "[2, 4]", "[3, 5]"});
+  // An undefined addend (a Var() where a tensor was meant) is refused, not dereferenced.
+  CHECK_THROWS_WITH(ops::add_linear(Var(), x, W),
+                    Catch::Contains("add_linear") && Catch::Contains("undefined"));
 }
