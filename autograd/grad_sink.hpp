@@ -56,7 +56,22 @@ class GradSink {
 
  private:
   friend class Tape;
-  GradSink(Node& self, Tape* tape) : self_(self), owner_(&self), tape_(tape) {}
+  GradSink(Node& self, Tape* tape, bool fuse)
+      : self_(self), owner_(&self), tape_(tape), fuse_(fuse) {}
+  /// Whether input `u`'s own backward can be folded into the gradient handed to it: u is a
+  /// sigmoid or tanh, no part of its gradient has arrived yet, and nobody reads that
+  /// gradient (not retained). Backward is linear, so this op's part of du can go through
+  /// f'(u) to u's input at once; a part arriving later from another consumer goes through
+  /// u's own backward as usual, and the two parts add up in u's input.
+  bool folds_into(const Node& u) const {
+    return fuse_ && u.local_grad != LocalGrad::None && !u.has_grad && !u.pending && !u.retain_grad;
+  }
+  /// u's input gets grad * f'(u's output) directly: no buffer for du, and no pass of u's
+  /// backward reading it back.
+  template <class E>
+  void add_through(const Node& u, const E& grad);
+  template <class E>
+  void accumulate(Node& in, const E& grad);
   /// in.grad ready to be overwritten: shaped like the input's value, buffer recycled when possible.
   Tensor& fresh(Node& in);
   void add_same_shape(Node& in, const Tensor& grad);
@@ -68,6 +83,8 @@ class GradSink {
   Node* owner_ = nullptr;  // the same node, mutable, when the tape runs this sink
   Tape* tape_ = nullptr;
   std::uint64_t deferred_ = 0;  // bit i: input i receives self.grad at flush()
+  bool fuse_ = false;           // fold sigmoid and tanh backwards (off in anomaly mode, which
+                                // checks every op's gradients)
 };
 
 template <class E>
@@ -83,6 +100,14 @@ requires(xt::is_xexpression<std::decay_t<E>>::value &&
     add(i, Tensor(std::forward<E>(grad)));  // broadcast: evaluate, then reduce
     return;
   }
+  if (folds_into(in))
+    add_through(in, grad);
+  else
+    accumulate(in, grad);
+}
+
+template <class E>
+void GradSink::accumulate(Node& in, const E& grad) {
   // An op's gradient expression reads its output gradient, output and input values, never
   // an input's gradient, so writing into in.grad cannot alias what the expression reads.
   if (in.has_grad)
@@ -90,6 +115,17 @@ requires(xt::is_xexpression<std::decay_t<E>>::value &&
   else
     xt::noalias(fresh(in)) = grad;
   in.pending = true;
+}
+
+template <class E>
+void GradSink::add_through(const Node& u, const E& grad) {
+  Node& x = *u.inputs[0];  // sigmoid and tanh keep their input's shape
+  if (!x.requires_grad) return;
+  const Tensor& y = u.value;
+  if (u.local_grad == LocalGrad::Sigmoid)
+    accumulate(x, grad * y * (1.0f - y));
+  else
+    accumulate(x, grad * (1.0f - y * y));
 }
 
 }  // namespace unroll::autograd

@@ -4,6 +4,7 @@
 // node and every leaf it saw alive, so no chain of shared_ptrs can ever be destroyed
 // recursively (100,000-op chains would overflow the stack that way).
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -30,6 +31,14 @@ inline Tensor no_buffer() {
 /// Values up to this many elements are kept even when no backward reads them (see Var).
 inline constexpr std::size_t kKeepValueElements = 256;
 
+/// The derivative of a pointwise unary op that its output alone determines, for ops whose
+/// backward a consumer's backward can apply on the fly (see GradSink::add).
+enum class LocalGrad : std::uint8_t {
+  None,
+  Sigmoid,  ///< dy/dx = y (1 - y)
+  Tanh,     ///< dy/dx = 1 - y^2
+};
+
 /// One value in the graph: a leaf or a recorded op output, with its gradient and backward.
 struct Node {
   /// The forward value.
@@ -40,7 +49,10 @@ struct Node {
   bool pending = false;  ///< gradient arrived in the running backward walk, not yet passed on
   /// Gradients flow to this node.
   bool requires_grad = false;
-  bool retain_grad = false;      ///< keep `grad` of a non-leaf after backward passes it
+  bool retain_grad = false;  ///< keep `grad` of a non-leaf after backward passes it
+  /// Set by sigmoid and tanh: their backward is dx = dy * f(y), a factor a consumer's
+  /// backward can fold into the gradient it computes (no pass, no buffer for dy).
+  LocalGrad local_grad = LocalGrad::None;
   const char* op = "leaf";       ///< static string: the op that produced this node
   std::size_t tape_pos = 0;      ///< index on its tape (recorded nodes only)
   std::uint64_t pin_epoch = 0;   ///< a leaf is pinned once per tape epoch

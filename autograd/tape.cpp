@@ -188,6 +188,7 @@ void Tape::clear() {
     n.pending = false;
     n.value_unread = false;    // a constant from now on, or recycled: nothing to release
     n.value_released = false;  // (only nodes no Var holds were released: these are recycled)
+    n.local_grad = LocalGrad::None;
     if (p.use_count() == 1) {
       retire_grad(n.grad);
       n.retain_grad = false;
@@ -235,7 +236,7 @@ void Tape::run_backward(Node& root) {
       // backward (retain_grad) must not be propagated a second time.
       if (!n.pending) continue;
       n.pending = false;
-      GradSink sink(n, this);
+      GradSink sink(n, this, !anomaly);
       n.backward(n, sink);
       // Intermediate gradients (the root's too) are dead once passed on; freeing them
       // keeps peak memory at the tape's activations, not twice that.

@@ -22,19 +22,33 @@ constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 }  // namespace
 
+namespace {
+// Marks a recorded sigmoid or tanh, so a consumer's backward can apply its derivative.
+Var with_local_grad(Var y, autograd::LocalGrad kind) {
+  if (y.requires_grad() && !y.node()->is_leaf()) y.node()->local_grad = kind;
+  return y;
+}
+}  // namespace
+
 Var tanh(const Var& x) {
-  return record(
-      "tanh", xt::tanh(x.value()), {x},
-      [](const Node& n, GradSink& g) { g.add(0, n.grad * (1.0f - n.value * n.value)); },
-      autograd::kReadsOutput);
+  return with_local_grad(
+      record(
+          "tanh", xt::tanh(x.value()), {x},
+          [](const Node& n, GradSink& g) { g.add(0, n.grad * (1.0f - n.value * n.value)); },
+          autograd::kReadsOutput),
+      autograd::LocalGrad::Tanh);
 }
 
 Var sigmoid(const Var& x) {
-  // 0.5 * (1 + tanh(x/2)) is the logistic function with no exp overflow at any x.
-  return record(
-      "sigmoid", 0.5f * (1.0f + xt::tanh(0.5f * x.value())), {x},
-      [](const Node& n, GradSink& g) { g.add(0, n.grad * n.value * (1.0f - n.value)); },
-      autograd::kReadsOutput);
+  // 1 / (1 + exp(-x)), as PyTorch computes it: half the cost of 0.5 * (1 + tanh(x/2))
+  // (xsimd's tanh evaluates a polynomial and an exp per lane). At x < -88, exp(-x) is +inf
+  // and the quotient is exactly 0, the correct limit: no NaN at any x.
+  return with_local_grad(
+      record(
+          "sigmoid", 1.0f / (1.0f + xt::exp(-x.value())), {x},
+          [](const Node& n, GradSink& g) { g.add(0, n.grad * n.value * (1.0f - n.value)); },
+          autograd::kReadsOutput),
+      autograd::LocalGrad::Sigmoid);
 }
 
 Var relu(const Var& x) {
