@@ -31,7 +31,8 @@ class GradSink {
   /// lets the tape hand its buffer to the input instead of copying it.
   void add(std::size_t i, const Tensor& grad);
   /// Same, for an unevaluated xtensor expression: evaluated straight into (or added onto)
-  /// the input's gradient buffer when it has the input's shape.
+  /// the input's gradient buffer when it has the input's shape. When the input is a sigmoid
+  /// or tanh, the expression times its derivative goes to that op's own input instead.
   template <class E>
   requires(xt::is_xexpression<std::decay_t<E>>::value &&
            !std::is_same_v<std::decay_t<E>, Tensor>) void add(std::size_t i, E&& grad);

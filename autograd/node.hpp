@@ -32,7 +32,7 @@ inline Tensor no_buffer() {
 inline constexpr std::size_t kKeepValueElements = 256;
 
 /// The derivative of a pointwise unary op that its output alone determines, for ops whose
-/// backward a consumer's backward can apply on the fly (see GradSink::add).
+/// backward a consumer's backward can apply on the fly (see GradSink::add_through).
 enum class LocalGrad : std::uint8_t {
   None,
   Sigmoid,  ///< dy/dx = y (1 - y)
@@ -50,8 +50,8 @@ struct Node {
   /// Gradients flow to this node.
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep `grad` of a non-leaf after backward passes it
-  /// Set by sigmoid and tanh: their backward is dx = dy * f(y), a factor a consumer's
-  /// backward can fold into the gradient it computes (no pass, no buffer for dy).
+  /// Set by sigmoid and tanh: their backward is dx = dy * f'(y), a factor of y alone that a
+  /// consumer's backward can fold into the gradient it computes (no pass, no buffer for dy).
   LocalGrad local_grad = LocalGrad::None;
   const char* op = "leaf";       ///< static string: the op that produced this node
   std::size_t tape_pos = 0;      ///< index on its tape (recorded nodes only)

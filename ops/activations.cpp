@@ -20,9 +20,7 @@ const Tensor& in(const Node& n, std::size_t i) {
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
-}  // namespace
 
-namespace {
 // Marks a recorded sigmoid or tanh, so a consumer's backward can apply its derivative.
 Var with_local_grad(Var y, autograd::LocalGrad kind) {
   if (y.requires_grad() && !y.node()->is_leaf()) y.node()->local_grad = kind;
