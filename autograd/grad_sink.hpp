@@ -57,15 +57,15 @@ class GradSink {
 
  private:
   friend class Tape;
-  GradSink(Node& self, Tape* tape, bool fuse)
-      : self_(self), owner_(&self), tape_(tape), fuse_(fuse) {}
+  GradSink(Node& self, Tape* tape, bool fold)
+      : self_(self), owner_(&self), tape_(tape), fold_(fold) {}
   /// Whether input `u`'s own backward can be folded into the gradient handed to it: u is a
   /// sigmoid or tanh, no part of its gradient has arrived yet, and nobody reads that
   /// gradient (not retained). Backward is linear, so this op's part of du can go through
   /// f'(u) to u's input at once; a part arriving later from another consumer goes through
   /// u's own backward as usual, and the two parts add up in u's input.
   bool folds_into(const Node& u) const {
-    return fuse_ && u.local_grad != LocalGrad::None && !u.has_grad && !u.pending && !u.retain_grad;
+    return fold_ && u.local_grad != LocalGrad::None && !u.has_grad && !u.pending && !u.retain_grad;
   }
   /// u's input gets grad * f'(u's output) directly: no buffer for du, and no pass of u's
   /// backward reading it back.
@@ -84,7 +84,7 @@ class GradSink {
   Node* owner_ = nullptr;  // the same node, mutable, when the tape runs this sink
   Tape* tape_ = nullptr;
   std::uint64_t deferred_ = 0;  // bit i: input i receives self.grad at flush()
-  bool fuse_ = false;           // fold sigmoid and tanh backwards (off in anomaly mode, which
+  bool fold_ = false;           // fold sigmoid and tanh backwards (off in anomaly mode, which
                                 // checks every op's gradients)
 };
 

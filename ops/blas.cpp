@@ -58,14 +58,14 @@ bool onednn_fits(bool ta, std::size_t M, std::size_t N, std::size_t K, float alp
 
 struct Key {
   bool ta, tb, accumulate, packed_b;  // packed_b: B in the layout oneDNN picks
-  std::uint8_t bias;                  // an Addend
+  std::uint8_t addend;                // an Addend
 
   std::size_t M, N, K, lda, ldb, ldc;
   bool operator==(const Key&) const = default;
 };
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
-    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2 | k.packed_b << 3 | k.bias << 4;
+    std::size_t h = k.ta | k.tb << 1 | k.accumulate << 2 | k.packed_b << 3 | k.addend << 4;
     for (std::size_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) h = h * 1000003u ^ v;
     return h;
   }
@@ -73,7 +73,7 @@ struct KeyHash {
 
 struct Primitive {
   dnnl::matmul matmul;
-  dnnl::memory::desc a, b, c, bias;
+  dnnl::memory::desc a, b, c, addend;
 };
 
 // A fixed B reordered into a primitive's weights layout, valid while its stamp holds.
@@ -136,7 +136,7 @@ dnnl::memory weights_for(OneDnn& s, const Key& k, const Primitive& p, const floa
 
 // False when oneDNN cannot run this product (the caller falls back to OpenBLAS).
 bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const FixedOperand& fixed,
-                 const float* bias = nullptr) {
+                 const float* addend = nullptr) {
   using dnnl::memory;
   OneDnn& s = onednn();
   if (s.unsupported.count(k)) return false;
@@ -159,24 +159,22 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
       }
-      // A full [M, N] addend is a binary-add post-op: oneDNN 2.6's fast (brgemm) kernels take
-      // a bias row only; given a full-shape bias it fell back to its reference loops, 40x slower.
-      const memory::desc full_desc({d(k.M), d(k.N)}, memory::data_type::f32,
-                                   memory::format_tag::ab);
-      if (k.bias == kFull) {
+      // The addend: a row [1, N] is the matmul's bias argument. A full [M, N] one is a
+      // binary-add post-op: oneDNN 2.6's fast (brgemm) kernels take a bias row only, and
+      // given a full-shape bias it fell back to its reference loops, 40x slower.
+      memory::desc addend;
+      if (k.addend == kRow)
+        addend = memory::desc({1, d(k.N)}, memory::data_type::f32, memory::format_tag::ab);
+      if (k.addend == kFull) {
+        addend = memory::desc({d(k.M), d(k.N)}, memory::data_type::f32, memory::format_tag::ab);
         dnnl::post_ops ops;
-        ops.append_binary(dnnl::algorithm::binary_add, full_desc);
+        ops.append_binary(dnnl::algorithm::binary_add, addend);
         attr.set_post_ops(ops);
       }
-      const bool row_bias = k.bias == kRow;
-      const memory::desc bias_desc =
-          row_bias ? memory::desc({1, d(k.N)}, memory::data_type::f32, memory::format_tag::ab)
-          : k.bias == kFull ? full_desc
-                            : memory::desc();
       const dnnl::matmul::primitive_desc pd(
-          row_bias ? dnnl::matmul::desc(a, b, bias_desc, c) : dnnl::matmul::desc(a, b, c), attr,
-          s.engine);
-      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c, bias_desc})
+          k.addend == kRow ? dnnl::matmul::desc(a, b, addend, c) : dnnl::matmul::desc(a, b, c),
+          attr, s.engine);
+      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c, addend})
                .first;
     } catch (const dnnl::error&) {
       s.unsupported[k] = true;
@@ -189,12 +187,12 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
   memory am(p.a, s.engine, const_cast<float*>(A));
   memory bm = weights_for(s, k, p, B, fixed);
   memory cm(p.c, s.engine, C);
-  if (k.bias) {
-    memory biasm(p.bias, s.engine, const_cast<float*>(bias));
+  if (k.addend) {
+    memory dm(p.addend, s.engine, const_cast<float*>(addend));
     const int arg =
-        k.bias == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS;
-    p.matmul.execute(
-        s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {arg, biasm}, {DNNL_ARG_DST, cm}});
+        k.addend == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS;
+    p.matmul.execute(s.stream,
+                     {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {arg, dm}, {DNNL_ARG_DST, cm}});
   } else {
     p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   }

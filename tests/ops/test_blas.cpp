@@ -97,38 +97,31 @@ TEST_CASE("gemm with alpha != 1 scales the product", "[blas]") {
   CHECK(worst < 1e-4);
 }
 
-TEST_CASE("gemm_bias adds the bias to every row, on every back end", "[blas]") {
-  // x W^T + b at a recurrent-step shape (oneDNN, bias inside its kernel) and a small one
-  // (OpenBLAS after copying the bias into each row); with W promised fixed or not.
+TEST_CASE("gemm_bias adds a bias row, gemm_add a full [M, N] tensor, on every back end", "[blas]") {
+  // x W^T + b (a row) and x W^T + D (full) at a recurrent-step shape (oneDNN: the bias
+  // argument, a binary-add post-op) and a small one (OpenBLAS after copying the addend into
+  // C); with W promised fixed or not. D differs in every element, so a D broadcast from one
+  // row (the gemm_bias layout) would fail.
   const auto [M, N, K] = GENERATE(std::tuple<std::size_t, std::size_t, std::size_t>{32, 1024, 256},
                                   std::tuple<std::size_t, std::size_t, std::size_t>{5, 7, 3});
   const bool fixed = GENERATE(false, true);
-  const std::vector<float> A = filled(M * K, 6), B = filled(N * K, 7), bias = filled(N, 8);
+  const bool full = GENERATE(false, true);
+  // One A and B for both kinds: W promised fixed must be the same W under the same stamp.
+  const std::vector<float> A = filled(M * K, 6), B = filled(N * K, 7);
+  const std::vector<float> addend = filled(full ? M * N : N, full ? 14 : 8);
   std::vector<float> C(M * N, std::numeric_limits<float>::quiet_NaN()), expected(M * N);
   for (std::size_t i = 0; i < M; ++i)
-    for (std::size_t j = 0; j < N; ++j) expected[i * N + j] = bias[j];
+    for (std::size_t j = 0; j < N; ++j) expected[i * N + j] = addend[full ? i * N + j : j];
   reference(false, true, M, N, K, 1.0f, A, K, B, K, 1.0f, expected, N);
   const int owner = 0;
-  ops::blas::gemm_bias(false, true, M, N, K, A.data(), B.data(), bias.data(), C.data(),
-                       fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
-  INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
-  CHECK(worst_diff(C, expected) < 1e-4 * std::sqrt(static_cast<double>(K)));
-}
-
-TEST_CASE("gemm_add adds a full [M, N] tensor, on every back end", "[blas]") {
-  // x W^T + D at a recurrent-step shape (oneDNN, D read as a full-shape bias) and a small one
-  // (OpenBLAS after copying D into C); with W promised fixed or not. D differs in every
-  // element, so a D broadcast from one row (the gemm_bias layout) would fail.
-  const auto [M, N, K] = GENERATE(std::tuple<std::size_t, std::size_t, std::size_t>{32, 1024, 256},
-                                  std::tuple<std::size_t, std::size_t, std::size_t>{5, 7, 3});
-  const bool fixed = GENERATE(false, true);
-  const std::vector<float> A = filled(M * K, 12), B = filled(N * K, 13), D = filled(M * N, 14);
-  std::vector<float> C(M * N, std::numeric_limits<float>::quiet_NaN()), expected = D;
-  reference(false, true, M, N, K, 1.0f, A, K, B, K, 1.0f, expected, N);
-  const int owner = 0;
-  ops::blas::gemm_add(false, true, M, N, K, A.data(), B.data(), D.data(), C.data(),
-                      fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{});
-  INFO("M=" << M << " fixed=" << fixed << " back end " << ops::blas::last_backend());
+  const ops::blas::FixedOperand fb =
+      fixed ? ops::blas::FixedOperand{&owner, 1, 1} : ops::blas::FixedOperand{};
+  if (full)
+    ops::blas::gemm_add(false, true, M, N, K, A.data(), B.data(), addend.data(), C.data(), fb);
+  else
+    ops::blas::gemm_bias(false, true, M, N, K, A.data(), B.data(), addend.data(), C.data(), fb);
+  INFO("M=" << M << " fixed=" << fixed << " full=" << full << " back end "
+            << ops::blas::last_backend());
   CHECK(worst_diff(C, expected) < 1e-4 * std::sqrt(static_cast<double>(K)));
 }
 
