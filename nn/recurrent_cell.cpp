@@ -5,11 +5,19 @@
 
 namespace unroll::nn {
 
-Var RecurrentCell::project_input(const Var& x) const {
-  if (!has_input_projection()) return x;
+RecurrentCell::InputProjection RecurrentCell::input_projection() const {
+  if (!has_input_projection()) return {};
   Var bias = proj_bias_;
   if (proj_step_bias_.defined()) bias = bias.defined() ? bias + proj_step_bias_ : proj_step_bias_;
-  return ops::linear(x, proj_weight_, bias);
+  return {proj_weight_, bias};
+}
+
+Var RecurrentCell::InputProjection::operator()(const Var& x) const {
+  return weight.defined() ? ops::linear(x, weight, bias) : x;
+}
+
+Var RecurrentCell::project_input(const Var& x) const {
+  return input_projection()(x);
 }
 
 State RecurrentCell::forward(const Var& x, const State& state) {

@@ -13,7 +13,8 @@ using State = std::vector<Var>;
 
 /// One time step of a recurrent network: state_t = step(x_t, state_{t-1}).
 /// A cell that declares an input projection (x -> x W^T + b) gets it applied by the
-/// unroller to all time steps in one GEMM; step() then receives the projected input.
+/// unroller, one GEMM per step with the bias added inside it; step() then receives the
+/// projected input, and a step_bias folded into that bias costs no pass of its own.
 class RecurrentCell : public Module {
  public:
   /// Features of the raw input x_t.
@@ -31,6 +32,14 @@ class RecurrentCell : public Module {
   bool has_input_projection() const { return proj_weight_.defined(); }
   /// x [..., input_size] -> [..., P] through the declared projection (identity if none).
   Var project_input(const Var& x) const;
+  /// The declared projection as the unroller applies it, once per step: its weight and its
+  /// one bias (b + step_bias, summed once per pass, not once per step).
+  struct InputProjection {
+    Var weight, bias;  ///< weight undefined when the cell declared no projection
+    /// x [..., input_size] -> x W^T + b [..., P] (x itself when there is no projection).
+    Var operator()(const Var& x) const;
+  };
+  InputProjection input_projection() const;
   /// One step from a raw input: projection (if any), then step(). A PyTorch cell's forward.
   State forward(const Var& x, const State& state);
 
