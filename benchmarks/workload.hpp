@@ -18,7 +18,7 @@ namespace unroll::bench {
 inline constexpr std::size_t kB = 32, kIn = 64, kClasses = 64;
 
 /// An LSTM cell as a user writes it outside the library, from primitive ops; it declares its
-/// input weights, so the unroller hoists the input projection as it does for the built-in.
+/// input weights, so the unroller applies the input projection as it does for the built-in.
 class UserLSTMCell : public nn::RecurrentCell {
  public:
   /// Wx [4H, in], Wh [4H, H] ~ U(-1/sqrt(H), 1/sqrt(H)), b [4H] = 0.

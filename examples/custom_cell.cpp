@@ -22,7 +22,7 @@ class MGUCell : public nn::RecurrentCell {
     b = register_parameter("b", nn::init::zeros({2 * hidden}));
     Uf = register_parameter("Uf", nn::init::orthogonal({hidden, hidden}, 1.0f, gen));
     Uh = register_parameter("Uh", nn::init::orthogonal({hidden, hidden}, 1.0f, gen));
-    declare_input_projection(W, b);  // x W^T + b for all time steps in one GEMM
+    declare_input_projection(W, b);  // x W^T + b: one GEMM per step, bias inside
   }
   std::size_t input_size() const override { return in_; }
   std::size_t hidden_size() const override { return hidden_; }

@@ -16,7 +16,7 @@ Nonlinearity parse_nonlinearity(const std::string& s);
 
 /// What the three built-in cells share: PyTorch's weight_ih [G*H, in], weight_hh [G*H, H],
 /// bias_ih, bias_hh [G*H] for G gates, all U(-1/sqrt(H), 1/sqrt(H)); weight_ih and bias_ih
-/// form the hoisted input projection (RNN and LSTM fold bias_hh into it too: their
+/// form the declared input projection (RNN and LSTM fold bias_hh into it too: their
 /// equations add it at every step, where it would cost a pass).
 class BuiltinCell : public RecurrentCell {
  public:
