@@ -17,7 +17,7 @@ using detail::same_shape;
 
 namespace {
 // Weight-gradient products over at most this many rows are batched (one time step of a
-// recurrent layer is `batch` rows; a hoisted input projection is batch * T rows).
+// recurrent layer is `batch` rows; a linear over a whole sequence is batch * T rows).
 constexpr std::size_t kDeferRowsAtMost = 256;
 // ...and only for weights larger than a core's L2 cache (1 MiB here): a small per-step
 // product keeps dW in cache and beats copying its rows (measured: LSTM/GRU H=256 and

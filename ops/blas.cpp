@@ -40,7 +40,7 @@ void openblas_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K
 #ifdef UNROLL_HAVE_ONEDNN
 // Where oneDNN's matmul (brgemm kernels, no per-call packing of a whole operand) beat
 // OpenBLAS: products of at least 2^20 multiply-adds, except, on AMD CPUs, tall untransposed
-// ones with a short inner dimension (a hoisted input projection, 2048 x 1024 x 64: OpenBLAS
+// ones with a short inner dimension (a linear over a whole sequence, 2048 x 1024 x 64: OpenBLAS
 // won on an AMD EPYC, oneDNN 1.33x faster on an Intel Xeon, tall_products_on_openblas()).
 // The choice never depends on the thread count, so results are the same bit for bit on any
 // number of threads (tests/reliability). Per-time-step recurrent products (32 x 1024 x 256)

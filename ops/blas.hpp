@@ -53,7 +53,7 @@ const char* openblas_core();
 bool openblas_kernel_outdated();
 
 /// True on AMD CPUs: there tall untransposed products with a short inner dimension
-/// (M > 256, K < 128, such as a hoisted input projection) stay on OpenBLAS, which measured
+/// (M > 256, K < 128, such as a linear over a whole sequence) stay on OpenBLAS, which measured
 /// faster for them; elsewhere oneDNN was faster and runs them too (benchmarks/README.md).
 bool tall_products_on_openblas();
 
