@@ -39,6 +39,7 @@ class RecurrentCell : public Module {
     /// x [..., input_size] -> x W^T + b [..., P] (x itself when there is no projection).
     Var operator()(const Var& x) const;
   };
+  /// This cell's projection: {W, b + step_bias}, or {} (identity) when it declared none.
   InputProjection input_projection() const;
   /// One step from a raw input: projection (if any), then step(). A PyTorch cell's forward.
   State forward(const Var& x, const State& state);

@@ -229,3 +229,57 @@ TEST_CASE("truncated BPTT carries values across chunks but not gradients", "[rec
   ops::sum(full.forward(Var(stream)).output).backward();
   CHECK(test::max_abs_diff(chunk_grad, full.parameter("weight_hh_l0").grad()) > 1e-4);
 }
+
+namespace {
+// h_t = h_{t-1} + x'_t, x'_t the step's input as the unroller hands it: a running sum, so
+// the final h has a closed form. With W given, the cell declares x W^T + b (+ step_bias)
+// as its input projection.
+class SumCell : public nn::RecurrentCell {
+ public:
+  SumCell(std::size_t in, std::size_t out) : in_(in), out_(out) {}
+  SumCell(const Tensor& W, const Tensor& b, const Tensor& step_b)
+      : in_(W.shape()[1]), out_(W.shape()[0]) {
+    declare_input_projection(register_parameter("W", W), register_parameter("b", b),
+                             register_parameter("step_b", step_b));
+  }
+  std::size_t input_size() const override { return in_; }
+  std::size_t hidden_size() const override { return out_; }
+  nn::State initial_state(std::size_t batch) const override { return {ops::zeros({batch, out_})}; }
+  nn::State step(const Var& x, const nn::State& s) override { return {x + s[0]}; }
+
+ private:
+  std::size_t in_, out_;
+};
+}  // namespace
+
+TEST_CASE("the unroller applies a declared input projection, bias and step bias, per step",
+          "[recurrent]") {
+  const std::size_t T = 3, B = 2, in = 3, out = 4;
+  const Tensor x = randn({T, B, in}, 21), W = randn({out, in}, 22);
+  const Tensor b = randn({out}, 23), sb = randn({out}, 24);
+  // By hand: h_T[r, j] = sum_t (sum_k x[t, r, k] W[j, k] + b[j] + sb[j]).
+  Tensor expected = xt::zeros<float>({B, out});
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t r = 0; r < B; ++r)
+      for (std::size_t j = 0; j < out; ++j) {
+        double v = b(j) + sb(j);
+        for (std::size_t k = 0; k < in; ++k) v += double(x(t, r, k)) * W(j, k);
+        expected(r, j) += static_cast<float>(v);
+      }
+  SumCell cell(W, b, sb);
+  REQUIRE(params_of(cell).size() == 3);
+  nn::UnrollResult r = nn::unroll(cell, Var(x));
+  CHECK(test::max_abs_diff(r.final_state[0].value(), expected) < 1e-5);
+
+  // Without a projection each step gets x_t itself: h_T = sum over t of x_t.
+  SumCell plain(in, in);
+  nn::UnrollResult p = nn::unroll(plain, Var(x));
+  const Tensor sum_x = xt::sum(x, {0});
+  CHECK(test::max_abs_diff(p.final_state[0].value(), sum_x) < 1e-5);
+
+  // Gradients of the projection's weight, bias and step bias, and of x, by finite differences.
+  auto f = [&cell](const std::vector<Var>& v) {
+    return ops::reshape(nn::unroll(cell, v[0]).outputs, {-1});
+  };
+  CHECK_GRADIENTS(f, {randn({T, B, in}, 25)}, params_of(cell));
+}
