@@ -3,6 +3,7 @@
 // head to 64 classes at every step, mean cross-entropy, forward + backward + one Adam step.
 //   train/<model>: tokens_per_second, tape_bytes_per_token (activations held for backward)
 //   infer/<model>: the forward pass alone, no tape
+//   ceiling/fused_lstm_h<H>: train/lstm_h<H> with a hand-fused element-wise stage
 #include <benchmark/benchmark.h>
 
 #include <functional>
@@ -64,6 +65,14 @@ const bool registered = [] {
         ->UseRealTime();
     benchmark::RegisterBenchmark(("infer/" + n).c_str(),
                                  [n](benchmark::State& s) { infer_step(s, n); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  // The fusion ceiling (fused_lstm.hpp): not a PyTorch row, a measuring stick for the LSTMs.
+  for (const char* name : {"fused_lstm_h256", "fused_lstm_h512"}) {
+    const std::string n = name;
+    benchmark::RegisterBenchmark(("ceiling/" + n).c_str(),
+                                 [n](benchmark::State& s) { train_step(s, n); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }

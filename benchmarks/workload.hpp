@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fused_lstm.hpp"
 #include "nn/transformer_model.hpp"
 #include "unroll.hpp"
 
@@ -44,9 +45,24 @@ class UserLSTMCell : public nn::RecurrentCell {
     return {ops::sigmoid(g[3]) * ops::tanh(c), c};
   }
 
+  /// The parameters, public as a user's own cell would have them.
+  Var Wx, Wh, b;
+
  private:
   std::size_t in_, hidden_;
-  Var Wx, Wh, b;
+};
+
+/// The fusion ceiling (fused_lstm.hpp): the user's cell with its element-wise stage as one
+/// hand-written node and h Wh^T + xp in one GEMM, as the built-in LSTM computes it.
+class FusedLSTMCell : public UserLSTMCell {
+ public:
+  using UserLSTMCell::UserLSTMCell;
+  /// {h', c'} = fused_lstm_pointwise(xp + h Wh^T, c), split in two.
+  nn::State step(const Var& xp, const nn::State& s) override {
+    const std::vector<Var> hc =
+        ops::chunk(fused_lstm_pointwise(ops::add_linear(xp, s[0], Wh), s[1]), 2, 1);
+    return {hc[0], hc[1]};
+  }
 };
 
 /// A model of the workload: sequence [T, B, 64] -> logits [T, B, 64].
@@ -64,8 +80,8 @@ struct Model {
   }
 };
 
-/// One recurrent layer (kind "lstm", "gru", "rnn_tanh" or "custom_lstm") of width H and the
-/// Linear head.
+/// One recurrent layer (kind "lstm", "gru", "rnn_tanh", "custom_lstm" or "fused_lstm") of
+/// width H and the Linear head.
 inline Model recurrent(const std::string& kind, std::size_t H, Generator& gen) {
   struct M {
     std::shared_ptr<nn::RecurrentLayer> rnn;
@@ -76,6 +92,12 @@ inline Model recurrent(const std::string& kind, std::size_t H, Generator& gen) {
   if (kind == "lstm") m->rnn = std::make_shared<nn::LSTM>(kIn, H, o, gen);
   if (kind == "gru") m->rnn = std::make_shared<nn::GRU>(kIn, H, o, gen);
   if (kind == "rnn_tanh") m->rnn = std::make_shared<nn::RNN>(kIn, H, o, gen);
+  if (kind == "fused_lstm")
+    m->rnn = std::make_shared<nn::RecurrentLayer>(
+        [&](std::size_t in, std::size_t, bool) {
+          return std::make_shared<FusedLSTMCell>(in, H, gen);
+        },
+        kIn, nn::RecurrentOptions{}, gen);
   if (kind == "custom_lstm")
     m->rnn = std::make_shared<nn::RecurrentLayer>(
         [&](std::size_t in, std::size_t, bool) {
