@@ -74,6 +74,11 @@ struct KeyHash {
 struct Primitive {
   dnnl::matmul matmul;
   dnnl::memory::desc a, b, c, addend;
+  // Memory objects and the argument map, made on the first call and pointed at each call's
+  // buffers after: making them per call cost a malloc and free per object (plus the map's
+  // nodes) on every GEMM of every time step.
+  dnnl::memory am, bm, cm, dm;
+  std::unordered_map<int, dnnl::memory> args;
 };
 
 // A fixed B reordered into a primitive's weights layout, valid while its stamp holds.
@@ -113,10 +118,13 @@ OneDnn& onednn() {
 }
 
 // B as the primitive wants it: the caller's buffer, or (packed) its reordered copy.
-dnnl::memory weights_for(OneDnn& s, const Key& k, const Primitive& p, const float* B,
+dnnl::memory weights_for(OneDnn& s, const Key& k, Primitive& p, const float* B,
                          const FixedOperand& fixed) {
   using dnnl::memory;
-  if (!k.packed_b) return memory(p.b, s.engine, const_cast<float*>(B));
+  if (!k.packed_b) {
+    p.bm.set_data_handle(const_cast<float*>(B));
+    return p.bm;
+  }
   if (s.packed.size() >= 64) s.packed.clear();  // bound the cache (stale owners)
   PackedOperand& e = s.packed[PackedKey{fixed.owner, k.tb, k.K, k.N, k.ldb}];
   const bool layout_ok = e.memory && e.memory.get_desc() == p.b;
@@ -174,8 +182,8 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
       const dnnl::matmul::primitive_desc pd(
           k.addend == kRow ? dnnl::matmul::desc(a, b, addend, c) : dnnl::matmul::desc(a, b, c),
           attr, s.engine);
-      it = s.primitives.emplace(k, Primitive{dnnl::matmul(pd), a, pd.weights_desc(), c, addend})
-               .first;
+      Primitive made{dnnl::matmul(pd), a, pd.weights_desc(), c, addend, {}, {}, {}, {}, {}};
+      it = s.primitives.emplace(k, std::move(made)).first;
     } catch (const dnnl::error&) {
       s.unsupported[k] = true;
       return false;
@@ -183,19 +191,25 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
   }
   // oneDNN threads through OpenMP, whose thread count is per calling thread.
   if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
-  const Primitive& p = it->second;
-  memory am(p.a, s.engine, const_cast<float*>(A));
-  memory bm = weights_for(s, k, p, B, fixed);
-  memory cm(p.c, s.engine, C);
-  if (k.addend) {
-    memory dm(p.addend, s.engine, const_cast<float*>(addend));
-    const int arg =
-        k.addend == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS;
-    p.matmul.execute(s.stream,
-                     {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {arg, dm}, {DNNL_ARG_DST, cm}});
-  } else {
-    p.matmul.execute(s.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  Primitive& p = it->second;
+  if (!p.am) {
+    // Made without buffers (DNNL_MEMORY_NONE): every call sets its own below.
+    p.am = memory(p.a, s.engine, DNNL_MEMORY_NONE);
+    p.cm = memory(p.c, s.engine, DNNL_MEMORY_NONE);
+    if (!k.packed_b) p.bm = memory(p.b, s.engine, DNNL_MEMORY_NONE);
+    p.args = {{DNNL_ARG_SRC, p.am}, {DNNL_ARG_DST, p.cm}};
+    if (k.addend) {
+      p.dm = memory(p.addend, s.engine, DNNL_MEMORY_NONE);
+      p.args[k.addend == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
+                               : DNNL_ARG_BIAS] = p.dm;
+    }
   }
+  p.am.set_data_handle(const_cast<float*>(A));
+  p.cm.set_data_handle(C);
+  if (k.addend) p.dm.set_data_handle(const_cast<float*>(addend));
+  // A packed B is the cache's own memory object, which a reorder may have replaced.
+  p.args[DNNL_ARG_WEIGHTS] = weights_for(s, k, p, B, fixed);
+  p.matmul.execute(s.stream, p.args);
   t_last = "onednn";
   return true;
 }
