@@ -74,8 +74,8 @@ struct KeyHash {
 struct Primitive {
   dnnl::matmul matmul;
   dnnl::memory::desc a, b, c, addend;
-  // Memory objects and the argument map, made on the first call and pointed at each call's
-  // buffers after: making them per call cost a malloc and free per object (plus the map's
+  // Memory objects and the argument map, made with the primitive and pointed at each call's
+  // buffers: making them per call cost a malloc and free per object (plus the map's
   // nodes) on every GEMM of every time step.
   dnnl::memory am, bm, cm, dm;
   std::unordered_map<int, dnnl::memory> args;
@@ -183,6 +183,16 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
           k.addend == kRow ? dnnl::matmul::desc(a, b, addend, c) : dnnl::matmul::desc(a, b, c),
           attr, s.engine);
       Primitive made{dnnl::matmul(pd), a, pd.weights_desc(), c, addend, {}, {}, {}, {}, {}};
+      // Made without buffers (DNNL_MEMORY_NONE): every call points them at its own below.
+      made.am = memory(made.a, s.engine, DNNL_MEMORY_NONE);
+      made.cm = memory(made.c, s.engine, DNNL_MEMORY_NONE);
+      if (!k.packed_b) made.bm = memory(made.b, s.engine, DNNL_MEMORY_NONE);
+      made.args = {{DNNL_ARG_SRC, made.am}, {DNNL_ARG_DST, made.cm}};
+      if (k.addend) {
+        made.dm = memory(made.addend, s.engine, DNNL_MEMORY_NONE);
+        made.args[k.addend == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
+                                    : DNNL_ARG_BIAS] = made.dm;
+      }
       it = s.primitives.emplace(k, std::move(made)).first;
     } catch (const dnnl::error&) {
       s.unsupported[k] = true;
@@ -192,18 +202,6 @@ bool onednn_gemm(const Key& k, const float* A, const float* B, float* C, const F
   // oneDNN threads through OpenMP, whose thread count is per calling thread.
   if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
   Primitive& p = it->second;
-  if (!p.am) {
-    // Made without buffers (DNNL_MEMORY_NONE): every call sets its own below.
-    p.am = memory(p.a, s.engine, DNNL_MEMORY_NONE);
-    p.cm = memory(p.c, s.engine, DNNL_MEMORY_NONE);
-    if (!k.packed_b) p.bm = memory(p.b, s.engine, DNNL_MEMORY_NONE);
-    p.args = {{DNNL_ARG_SRC, p.am}, {DNNL_ARG_DST, p.cm}};
-    if (k.addend) {
-      p.dm = memory(p.addend, s.engine, DNNL_MEMORY_NONE);
-      p.args[k.addend == kFull ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
-                               : DNNL_ARG_BIAS] = p.dm;
-    }
-  }
   p.am.set_data_handle(const_cast<float*>(A));
   p.cm.set_data_handle(C);
   if (k.addend) p.dm.set_data_handle(const_cast<float*>(addend));
